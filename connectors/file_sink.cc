@@ -1,0 +1,129 @@
+#include "connectors/file_sink.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include <zlib.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace eddy {
+namespace {
+
+constexpr size_t kBufferBytes = 1 << 20;
+
+class JsonLinesFileWriter final : public OutputWriter {
+ public:
+  JsonLinesFileWriter(std::string path, FILE* file) : path_(std::move(path)), file_(file) {
+    std::setvbuf(file_, nullptr, _IOFBF, kBufferBytes);
+  }
+  ~JsonLinesFileWriter() override {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+
+  absl::Status Write(absl::string_view line) override {
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
+        std::fputc('\n', file_) == EOF) {
+      return Error("write");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Close() override {
+    if (file_ == nullptr) return absl::OkStatus();
+    const bool failed = std::fflush(file_) != 0 || std::ferror(file_) != 0;
+    const int err = errno;
+    const bool close_failed = std::fclose(file_) != 0;
+    file_ = nullptr;
+    if (failed || close_failed) {
+      errno = err;
+      return Error("close");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Error(const char* what) const {
+    return absl::DataLossError(absl::StrCat(what, " ", path_, ": ", std::strerror(errno)));
+  }
+
+  std::string path_;
+  FILE* file_;
+};
+
+class GzipLinesFileWriter final : public OutputWriter {
+ public:
+  GzipLinesFileWriter(std::string path, gzFile gz) : path_(std::move(path)), gz_(gz) {
+    gzbuffer(gz_, kBufferBytes);
+  }
+  ~GzipLinesFileWriter() override {
+    if (gz_ != nullptr) gzclose(gz_);
+  }
+
+  absl::Status Write(absl::string_view line) override {
+    if (!line.empty() &&
+        gzwrite(gz_, line.data(), static_cast<unsigned>(line.size())) !=
+            static_cast<int>(line.size())) {
+      return Error("write");
+    }
+    if (gzputc(gz_, '\n') == -1) return Error("write");
+    return absl::OkStatus();
+  }
+
+  absl::Status Close() override {
+    if (gz_ == nullptr) return absl::OkStatus();
+    const int rc = gzclose(gz_);
+    gz_ = nullptr;
+    if (rc != Z_OK) return absl::DataLossError(absl::StrCat("close ", path_, ": zlib error ", rc));
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Error(const char* what) const {
+    int errnum = 0;
+    const char* msg = gzerror(gz_, &errnum);
+    return absl::DataLossError(absl::StrCat(what, " ", path_, ": ",
+                                            errnum == Z_ERRNO ? std::strerror(errno) : msg));
+  }
+
+  std::string path_;
+  gzFile gz_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<OutputWriter>> OpenJsonLinesFile(const std::string& path) {
+  if (absl::EndsWith(path, ".gz")) {
+    gzFile gz = gzopen(path.c_str(), "wb6");
+    if (gz == nullptr) {
+      return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+    }
+    return std::unique_ptr<OutputWriter>(new GzipLinesFileWriter(path, gz));
+  }
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  return std::unique_ptr<OutputWriter>(new JsonLinesFileWriter(path, f));
+}
+
+absl::StatusOr<std::unique_ptr<OutputWriter>> DirectoryOutputFactory::Open(
+    const std::string& name) {
+  return OpenJsonLinesFile(absl::StrCat(dir_, "/", name, ".jsonl"));
+}
+
+absl::Status EnsureDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create directory ", dir, ": ", ec.message()));
+  if (!std::filesystem::is_directory(dir)) {
+    return absl::FailedPreconditionError(absl::StrCat(dir, " is not a directory"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace eddy

@@ -1,0 +1,114 @@
+#include "connectors/json_reader.h"
+
+#include <simdjson.h>
+
+#include "absl/strings/str_cat.h"
+#include "engine/io.h"
+
+namespace eddy {
+namespace {
+
+static_assert(kRecordPadding >= simdjson::SIMDJSON_PADDING,
+              "sources must pad records for simdjson");
+
+namespace od = simdjson::ondemand;
+
+absl::Status Malformed(simdjson::error_code err) {
+  switch (err) {
+    case simdjson::UTF8_ERROR: return absl::InvalidArgumentError("invalid UTF-8");
+    case simdjson::INCORRECT_TYPE: return absl::InvalidArgumentError("not a JSON object");
+    case simdjson::CAPACITY: return absl::InvalidArgumentError("record too large");
+    default: return absl::InvalidArgumentError("malformed JSON");
+  }
+}
+
+od::value& Value(void* impl) { return *static_cast<od::value*>(impl); }
+
+}  // namespace
+
+absl::Status JsonValue::TypeError(const char* expected) const {
+  return absl::InvalidArgumentError(absl::StrCat("field '", key_, "': expected ", expected));
+}
+
+absl::Status JsonValue::GetInt(int64_t& out) {
+  if (Value(impl_).get_int64().get(out) != simdjson::SUCCESS) return TypeError("an integer");
+  return absl::OkStatus();
+}
+
+absl::Status JsonValue::GetDouble(double& out) {
+  if (Value(impl_).get_double().get(out) != simdjson::SUCCESS) return TypeError("a number");
+  return absl::OkStatus();
+}
+
+absl::Status JsonValue::GetBool(bool& out) {
+  if (Value(impl_).get_bool().get(out) != simdjson::SUCCESS) return TypeError("a boolean");
+  return absl::OkStatus();
+}
+
+absl::Status JsonValue::GetStringView(absl::string_view& out) {
+  std::string_view sv;
+  if (Value(impl_).get_string().get(sv) != simdjson::SUCCESS) return TypeError("a string");
+  out = absl::string_view(sv.data(), sv.size());
+  return absl::OkStatus();
+}
+
+absl::Status JsonValue::GetString(std::string& out) {
+  absl::string_view sv;
+  absl::Status s = GetStringView(sv);
+  if (s.ok()) out.assign(sv.data(), sv.size());
+  return s;
+}
+
+bool JsonValue::IsNull() {
+  bool is_null = false;
+  return Value(impl_).is_null().get(is_null) == simdjson::SUCCESS && is_null;
+}
+
+absl::Status ParseJsonObject(
+    absl::string_view record,
+    absl::FunctionRef<absl::Status(absl::string_view, JsonValue&)> on_field) {
+  thread_local od::parser parser;
+  od::document doc;
+  auto err = parser
+                 .iterate(simdjson::padded_string_view(record.data(), record.size(),
+                                                       record.size() + kRecordPadding))
+                 .get(doc);
+  if (err) return Malformed(err);
+  od::object obj;
+  if ((err = doc.get_object().get(obj))) return Malformed(err);
+  for (auto field_result : obj) {
+    od::field field;
+    if ((err = std::move(field_result).get(field))) return Malformed(err);
+    std::string_view key;
+    if ((err = field.unescaped_key().get(key))) return Malformed(err);
+    od::value value = field.value();
+    JsonValue v(&value, absl::string_view(key.data(), key.size()));
+    absl::Status s = on_field(absl::string_view(key.data(), key.size()), v);
+    if (!s.ok()) return s;
+  }
+  // On Demand stops at the end of the first value; anything after it but
+  // whitespace makes the record malformed.
+  doc.rewind();
+  std::string_view first;
+  if ((err = doc.raw_json().get(first))) return Malformed(err);
+  const size_t end = static_cast<size_t>(first.data() + first.size() - record.data());
+  for (size_t i = end; i < record.size(); ++i) {
+    const char c = record[i];
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+      return absl::InvalidArgumentError("trailing bytes after the JSON object");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseJsonObjectCopy(
+    absl::string_view record,
+    absl::FunctionRef<absl::Status(absl::string_view, JsonValue&)> on_field) {
+  std::string padded;
+  padded.reserve(record.size() + kRecordPadding);
+  padded.append(record.data(), record.size());
+  padded.append(kRecordPadding, '\0');
+  return ParseJsonObject(absl::string_view(padded.data(), record.size()), on_field);
+}
+
+}  // namespace eddy

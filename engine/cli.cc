@@ -1,0 +1,205 @@
+#include "engine/cli.h"
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/flags.h"
+#include "engine/job_registry.h"
+#include "engine/replay.h"
+#include "engine/status_macros.h"
+
+namespace eddy {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+const char kUsage[] =
+    "eddy — streaming features and online learning\n"
+    "\n"
+    "usage:\n"
+    "  eddy jobs                     list the registered jobs\n"
+    "  eddy describe JOB             print a job's operator graph\n"
+    "  eddy replay JOB --input PATH --output-dir DIR [flags]\n"
+    "                                run a job over files in event time\n"
+    "  eddy gen NAME --out FILE [flags]\n"
+    "                                generate a synthetic event stream\n"
+    "  eddy help [COMMAND]           this text, or a command's flags\n";
+
+const std::vector<FlagDef>& ReplayFlags() {
+  static const std::vector<FlagDef> defs = {
+      {"input", FlagDef::kRepeated,
+       "input file or directory (.jsonl or .jsonl.gz); SOURCE=PATH for jobs with several sources"},
+      {"output-dir", FlagDef::kValue, "directory for <sink>.jsonl, dead_letters.jsonl, summary.json"},
+      {"threads", FlagDef::kValue, "worker threads (default 1); outputs are identical for any value"},
+      {"batch-size", FlagDef::kValue, "records per source per batch (default 4096)"},
+      {"max-record-bytes", FlagDef::kValue, "longer records go to dead letters (default 1048576)"},
+      {"param", FlagDef::kRepeated, "KEY=VALUE passed to the job's builder"},
+  };
+  return defs;
+}
+
+int Fail(int code, const absl::Status& status) {
+  std::fprintf(stderr, "eddy: %s\n", std::string(status.message()).c_str());
+  return code;
+}
+
+int ExitCodeFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+      return kExitUsage;
+    default:
+      return kExitFailure;
+  }
+}
+
+int CmdJobs() {
+  const JobRegistry& reg = JobRegistry::Global();
+  for (const JobInfo* job : reg.List()) {
+    std::printf("%-20s %s\n", job->name.c_str(), job->description.c_str());
+  }
+  for (const std::string& dup : reg.duplicates()) {
+    std::fprintf(stderr, "eddy: warning: job '%s' is registered more than once\n", dup.c_str());
+  }
+  return 0;
+}
+
+int CmdDescribe(const std::vector<std::string>& args) {
+  if (args.size() != 1) return Fail(kExitUsage, absl::InvalidArgumentError("usage: eddy describe JOB"));
+  const JobInfo* info = JobRegistry::Global().Find(args[0]);
+  if (info == nullptr) {
+    return Fail(kExitUsage, absl::NotFoundError(absl::StrCat("unknown job '", args[0], "' (see: eddy jobs)")));
+  }
+  absl::StatusOr<JobGraph> graph = info->factory(JobConfig());
+  if (!graph.ok()) return Fail(kExitFailure, graph.status());
+  std::printf("job %s: %s\n%s", info->name.c_str(), info->description.c_str(),
+              graph->Describe().c_str());
+  return 0;
+}
+
+absl::StatusOr<ReplayOptions> ParseReplay(const std::vector<std::string>& args) {
+  EDDY_ASSIGN_OR_RETURN(ParsedArgs parsed, ParseArgs(args, ReplayFlags(), "eddy replay"));
+  if (parsed.positional().size() != 1) {
+    return absl::InvalidArgumentError(
+        "usage: eddy replay JOB --input PATH --output-dir DIR (see: eddy help replay)");
+  }
+  ReplayOptions options;
+  options.job = parsed.positional()[0];
+  options.inputs = parsed.GetAll("input");
+  options.output_dir = parsed.Get("output-dir");
+  EDDY_ASSIGN_OR_RETURN(int64_t threads, parsed.GetInt("threads", 1, 1, 256));
+  EDDY_ASSIGN_OR_RETURN(int64_t batch, parsed.GetInt("batch-size", 4096, 1, 1 << 24));
+  EDDY_ASSIGN_OR_RETURN(int64_t max_bytes,
+                        parsed.GetInt("max-record-bytes", 1 << 20, 16, int64_t{1} << 30));
+  options.threads = static_cast<int>(threads);
+  options.batch_size = static_cast<size_t>(batch);
+  options.max_record_bytes = static_cast<size_t>(max_bytes);
+  for (const std::string& kv : parsed.GetAll("param")) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--param: '", kv, "' is not KEY=VALUE"));
+    }
+    options.params[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return options;
+}
+
+int CmdReplay(const std::vector<std::string>& args) {
+  absl::StatusOr<ReplayOptions> options = ParseReplay(args);
+  if (!options.ok()) return Fail(kExitUsage, options.status());
+  absl::StatusOr<RunStats> stats = RunReplay(*options);
+  if (!stats.ok()) return Fail(ExitCodeFor(stats.status()), stats.status());
+  std::printf("%s: %llu events, %llu dead letters, %llu late, %.3f s (%.0f events/s)\n",
+              options->job.c_str(), static_cast<unsigned long long>(stats->events),
+              static_cast<unsigned long long>(stats->dead_letters),
+              static_cast<unsigned long long>(stats->late_events), stats->wall_seconds,
+              stats->wall_seconds > 0 ? stats->events / stats->wall_seconds : 0.0);
+  for (const auto& [sink, n] : stats->sink_records) {
+    std::printf("  %-24s %llu records -> %s/%s.jsonl\n", sink.c_str(),
+                static_cast<unsigned long long>(n), options->output_dir.c_str(), sink.c_str());
+  }
+  std::printf("  summary                  %s/summary.json\n", options->output_dir.c_str());
+  return 0;
+}
+
+int CmdGen(const std::vector<std::string>& args) {
+  if (args.empty() || args[0].rfind("--", 0) == 0) {
+    std::string names;
+    for (const GeneratorInfo* g : GeneratorRegistry::Global().List()) absl::StrAppend(&names, " ", g->name);
+    return Fail(kExitUsage, absl::InvalidArgumentError(
+                                absl::StrCat("usage: eddy gen NAME --out FILE; generators:", names)));
+  }
+  const GeneratorInfo* gen = GeneratorRegistry::Global().Find(args[0]);
+  if (gen == nullptr) {
+    return Fail(kExitUsage, absl::NotFoundError(absl::StrCat("unknown generator '", args[0], "'")));
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  absl::StatusOr<ParsedArgs> parsed = ParseArgs(rest, gen->flags, "eddy gen " + gen->name);
+  if (!parsed.ok()) return Fail(kExitUsage, parsed.status());
+  if (!parsed->positional().empty()) {
+    return Fail(kExitUsage, absl::InvalidArgumentError(
+                                absl::StrCat("eddy gen ", gen->name, ": unexpected argument '",
+                                             parsed->positional()[0], "'")));
+  }
+  absl::Status status = gen->run(*parsed);
+  if (!status.ok()) return Fail(ExitCodeFor(status), status);
+  return 0;
+}
+
+int CmdHelp(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (args[0] == "replay") {
+    std::printf("eddy replay JOB --input PATH --output-dir DIR [flags]\n%s",
+                FlagHelp(ReplayFlags()).c_str());
+    return 0;
+  }
+  if (args[0] == "gen") {
+    for (const GeneratorInfo* g : GeneratorRegistry::Global().List()) {
+      std::printf("eddy gen %s: %s\n%s", g->name.c_str(), g->description.c_str(),
+                  FlagHelp(g->flags).c_str());
+    }
+    return 0;
+  }
+  return Fail(kExitUsage, absl::InvalidArgumentError(absl::StrCat("no help for '", args[0], "'")));
+}
+
+}  // namespace
+
+int RunEddyCli(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  const std::string cmd = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") return CmdHelp(rest);
+  if (cmd == "jobs") return CmdJobs();
+  if (cmd == "describe") return CmdDescribe(rest);
+  if (cmd == "replay") {
+    for (const std::string& a : rest) {
+      if (a == "--help") return CmdHelp({"replay"});
+    }
+    return CmdReplay(rest);
+  }
+  if (cmd == "gen") {
+    for (const std::string& a : rest) {
+      if (a == "--help") return CmdHelp({"gen"});
+    }
+    return CmdGen(rest);
+  }
+  return Fail(kExitUsage, absl::InvalidArgumentError(
+                              absl::StrCat("unknown command '", cmd, "' (see: eddy --help)")));
+}
+
+}  // namespace eddy

@@ -1,0 +1,44 @@
+// A validated job: its operators, sources and sinks, ready to run.
+//
+// A JobGraph is a plan, not a running job (as in Arrow Acero): JobBuilder
+// builds and validates it, the Executor (engine/executor.h) runs it. It is
+// move-only; running consumes it.
+#ifndef EDDY_ENGINE_JOB_GRAPH_H_
+#define EDDY_ENGINE_JOB_GRAPH_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/node.h"
+#include "engine/source_sink.h"
+
+namespace eddy {
+
+class JobGraph {
+ public:
+  JobGraph(JobGraph&&) = default;
+  JobGraph& operator=(JobGraph&&) = default;
+
+  const std::string& name() const { return name_; }
+  // All operators, in topological order (every node after its inputs).
+  const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
+  const std::vector<SourceOperator*>& sources() const { return sources_; }
+  const std::vector<SinkNodeBase*>& sinks() const { return sinks_; }
+
+  // One line per operator: "kind name <- input, input".
+  std::string Describe() const;
+
+ private:
+  friend class JobBuilder;
+  JobGraph() = default;
+
+  std::string name_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<SourceOperator*> sources_;
+  std::vector<SinkNodeBase*> sinks_;
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_ENGINE_JOB_GRAPH_H_

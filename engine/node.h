@@ -1,0 +1,114 @@
+// The runtime form of an operator in a job graph.
+//
+// A Node is one operator. Its output for the current batch lives in a
+// PartitionedBuffer owned by the node; consumers read it in place. The
+// executor calls, per batch and in topological order, either RunPartition(p)
+// for every partition (partition-local nodes: consecutive ones are fused into
+// one chain that a task runs back to back) or RunBarrier once (nodes that look
+// across partitions: sources, exchanges, unions, sinks).
+//
+// Users never touch nodes; they build them through JobBuilder
+// (engine/job_builder.h). Typed subclasses live in operators/.
+//
+// Thread-safety: RunPartition(p) may run concurrently for different p and
+// touches only partition p of the node's output and per-task state.
+#ifndef EDDY_ENGINE_NODE_H_
+#define EDDY_ENGINE_NODE_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/record.h"
+
+namespace eddy {
+
+class ThreadPool;
+class OutputWriter;
+
+enum class NodeKind { kSource, kMap, kFilter, kFlatMap, kKeyBy, kProcess, kUnion, kSink };
+
+const char* NodeKindName(NodeKind kind);
+
+// What the executor tells nodes about the batch being run.
+struct BatchContext {
+  // The job watermark before this batch; records with ts <= it (minus the
+  // allowed lateness) were routed to the late output by the sources.
+  EventTime previous_watermark = kMinEventTime;
+  // The watermark reached at the end of this batch; timers up to it fire.
+  EventTime watermark = kMinEventTime;
+  int partitions = 1;
+  ThreadPool* pool = nullptr;
+};
+
+class Node {
+ public:
+  Node(NodeKind kind, std::string name) : kind_(kind), name_(std::move(name)) {}
+  virtual ~Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  NodeKind kind() const { return kind_; }
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+  bool name_is_explicit() const { return name_is_explicit_; }
+  void set_name_is_explicit(bool v) { name_is_explicit_ = v; }
+
+  const std::vector<Node*>& inputs() const { return inputs_; }
+  void AddInput(Node* input) {
+    inputs_.push_back(input);
+    ++input->consumers_;
+  }
+  int consumers() const { return consumers_; }
+
+  // True if the node runs per partition (see RunPartition).
+  virtual bool partition_local() const = 0;
+
+  // Sizes the output and per-task runtime for `partitions` tasks. Called once
+  // before the first batch.
+  virtual absl::Status Open(int partitions) = 0;
+
+  // Partition-local nodes: processes partition p of the inputs into partition p
+  // of the output. Must not fail: bad records are routed, not raised.
+  virtual void RunPartition(int /*p*/, const BatchContext& /*ctx*/) {}
+
+  // Barrier nodes: processes the whole batch (may use ctx.pool).
+  virtual absl::Status RunBarrier(const BatchContext& /*ctx*/) { return absl::OkStatus(); }
+
+  // Empties the output before the next batch (keeping capacity).
+  virtual void ClearOutput() = 0;
+
+  // Records in the output of the current batch (for the run summary).
+  virtual size_t OutputSize() const = 0;
+
+ private:
+  const NodeKind kind_;
+  std::string name_;
+  bool name_is_explicit_ = false;
+  std::vector<Node*> inputs_;
+  int consumers_ = 0;
+};
+
+// A node whose output is a stream of T.
+template <typename T>
+class Producer : public Node {
+ public:
+  using Node::Node;
+
+  PartitionedBuffer<T>& output() { return output_; }
+
+  // True when exactly one operator reads this output, which may then move
+  // records out of it instead of copying.
+  bool sole_consumer() const { return consumers() == 1; }
+
+  void ClearOutput() override { output_.Clear(); }
+  size_t OutputSize() const override { return output_.TotalSize(); }
+
+ protected:
+  PartitionedBuffer<T> output_;
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_ENGINE_NODE_H_

@@ -1,0 +1,87 @@
+// The untyped faces of sources and sinks that the executor drives.
+#ifndef EDDY_ENGINE_SOURCE_SINK_H_
+#define EDDY_ENGINE_SOURCE_SINK_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "engine/io.h"
+#include "engine/node.h"
+
+namespace eddy {
+
+// How a source assigns event time. See engine/watermark_tracker.h.
+struct EventTimeOptions {
+  // Records may arrive this much out of order without being late.
+  absl::Duration max_out_of_orderness = absl::ZeroDuration();
+  // Records up to this far behind the watermark are still processed
+  // (operators see ts <= watermark); later ones go to the late output.
+  absl::Duration allowed_lateness = absl::ZeroDuration();
+  // A partition silent for this long (clock of the run) stops holding the
+  // watermark back. Zero: never idle.
+  absl::Duration idle_timeout = absl::Minutes(1);
+};
+
+// What decoding one source's batch produced, besides its output records.
+struct SourceDecodeReport {
+  struct Failure {
+    uint32_t entry = 0;  // index into RawRecordBatch::entries
+    std::string reason;
+  };
+  struct Late {
+    uint32_t entry = 0;
+    EventTime ts = 0;
+  };
+  std::vector<Failure> failures;  // in entry order
+  std::vector<Late> late;         // in entry order
+  // Largest event time of an on-time record, per input partition
+  // (kMinEventTime where none).
+  std::vector<EventTime> max_ts;
+
+  void Reset(size_t partitions) {
+    failures.clear();
+    late.clear();
+    max_ts.assign(partitions, kMinEventTime);
+  }
+};
+
+// Implemented by every source node (operators/source_node.h) next to
+// Producer<T>; the executor drives sources through it.
+class SourceOperator {
+ public:
+  virtual ~SourceOperator() = default;
+
+  virtual Node* node() = 0;
+  virtual const EventTimeOptions& event_time() const = 0;
+
+  // Decodes `batch` into the node's output (split into ctx.partitions
+  // contiguous chunks, tagged by entry index). Records that fail to parse and
+  // records with ts <= ctx.previous_watermark - allowed_lateness are left out
+  // of the output and listed in `report`. REQUIRES: batch.Pad() was called.
+  virtual void Decode(const RawRecordBatch& batch, size_t input_partitions,
+                      const BatchContext& ctx, SourceDecodeReport& report) = 0;
+};
+
+class SinkNodeBase : public Node {
+ public:
+  explicit SinkNodeBase(std::string name) : Node(NodeKind::kSink, std::move(name)) {}
+
+  bool partition_local() const override { return false; }
+  void ClearOutput() override {}
+  size_t OutputSize() const override { return 0; }
+
+  // The writer the sink's records go to. Not owned; set before Open.
+  void set_writer(OutputWriter* writer) { writer_ = writer; }
+  uint64_t written() const { return written_; }
+
+ protected:
+  OutputWriter* writer_ = nullptr;
+  uint64_t written_ = 0;
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_ENGINE_SOURCE_SINK_H_

@@ -1,0 +1,62 @@
+#include "engine/watermark_tracker.h"
+
+#include <algorithm>
+
+namespace eddy {
+
+int WatermarkTracker::AddPartition(int64_t bound_ms, int64_t idle_timeout_ms) {
+  Partition part;
+  part.bound_ms = std::max<int64_t>(0, bound_ms);
+  part.idle_timeout_ms = idle_timeout_ms;
+  parts_.push_back(part);
+  return static_cast<int>(parts_.size()) - 1;
+}
+
+void WatermarkTracker::Observe(int p, EventTime max_ts, int64_t now) {
+  Partition& part = parts_[p];
+  part.max_ts = std::max(part.max_ts, max_ts);
+  part.last_active = now;
+  if (first_now_ == kMinEventTime) first_now_ = now;
+}
+
+void WatermarkTracker::MarkFinished(int p) { parts_[p].finished = true; }
+
+EventTime WatermarkTracker::PartitionWatermark(const Partition& part) {
+  if (part.max_ts == kMinEventTime) return kMinEventTime;
+  // Saturating: max_ts - bound - 1 without overflow near kMinEventTime.
+  if (part.max_ts < kMinEventTime + part.bound_ms + 1) return kMinEventTime;
+  return part.max_ts - part.bound_ms - 1;
+}
+
+bool WatermarkTracker::IsIdle(int p, int64_t now) const {
+  const Partition& part = parts_[p];
+  if (part.finished || part.idle_timeout_ms <= 0) return false;
+  // A partition that never produced counts its silence from the first clock
+  // reading the tracker saw.
+  const int64_t since = part.last_active != kMinEventTime ? part.last_active : first_now_;
+  if (since == kMinEventTime || now == kMinEventTime) return false;
+  return now - since >= part.idle_timeout_ms;
+}
+
+EventTime WatermarkTracker::Advance(int64_t now) {
+  if (first_now_ == kMinEventTime) first_now_ = now;
+  bool any_unfinished = false;
+  bool any_active = false;
+  EventTime min_wm = kMaxEventTime;
+  for (int p = 0; p < partitions(); ++p) {
+    const Partition& part = parts_[p];
+    if (part.finished) continue;
+    any_unfinished = true;
+    if (IsIdle(p, now)) continue;
+    any_active = true;
+    min_wm = std::min(min_wm, PartitionWatermark(part));
+  }
+  if (!any_unfinished) {
+    current_ = kMaxEventTime;
+  } else if (any_active) {
+    current_ = std::max(current_, min_wm);
+  }
+  return current_;
+}
+
+}  // namespace eddy

@@ -1,0 +1,71 @@
+// Event-time watermarks across the partitions of a job's inputs.
+//
+// Each input partition has its own watermark: the largest event time seen in
+// it, minus its source's bounded out-of-orderness, minus one (a watermark W
+// promises that no more records with ts <= W are expected, as in Flink's
+// BoundedOutOfOrdernessWatermarks). The job's watermark is the minimum over
+// partitions that are neither finished nor idle, and never moves backwards.
+//
+// A partition is idle when it has produced no record for `idle_timeout` of the
+// tracker's clock. The clock is supplied by the caller: wall-clock milliseconds
+// in a live run, and in a replay the largest event time read so far (so that
+// replays are deterministic). When every unfinished partition is idle, the
+// watermark holds. When every partition is finished it jumps to kMaxEventTime,
+// which fires all remaining timers.
+//
+// Thread-safety: not thread-safe; owned by the executor's coordinating thread.
+//
+// Example:
+//   WatermarkTracker wm;
+//   int p = wm.AddPartition(/*bound_ms=*/5000, /*idle_timeout_ms=*/60000);
+//   wm.Observe(p, /*max_ts=*/1000, /*now=*/1000);
+//   EventTime w = wm.Advance(/*now=*/1000);   // 1000 - 5000 - 1
+#ifndef EDDY_ENGINE_WATERMARK_TRACKER_H_
+#define EDDY_ENGINE_WATERMARK_TRACKER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/record.h"
+
+namespace eddy {
+
+class WatermarkTracker {
+ public:
+  // Adds an input partition; returns its index. `bound_ms` >= 0 is the
+  // out-of-orderness its source allows; `idle_timeout_ms` <= 0 means never idle.
+  int AddPartition(int64_t bound_ms, int64_t idle_timeout_ms);
+
+  // Records that partition `p` produced records whose largest event time is
+  // `max_ts`, at clock time `now`.
+  void Observe(int p, EventTime max_ts, int64_t now);
+
+  // Partition `p` will produce no more records (end of file).
+  void MarkFinished(int p);
+
+  // Recomputes and returns the job watermark at clock time `now`.
+  EventTime Advance(int64_t now);
+
+  EventTime current() const { return current_; }
+  bool IsIdle(int p, int64_t now) const;
+  int partitions() const { return static_cast<int>(parts_.size()); }
+
+ private:
+  struct Partition {
+    int64_t bound_ms = 0;
+    int64_t idle_timeout_ms = 0;
+    EventTime max_ts = kMinEventTime;
+    int64_t last_active = kMinEventTime;  // clock time of the last record
+    bool finished = false;
+  };
+
+  static EventTime PartitionWatermark(const Partition& part);
+
+  std::vector<Partition> parts_;
+  EventTime current_ = kMinEventTime;
+  int64_t first_now_ = kMinEventTime;  // clock time of the first Advance/Observe
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_ENGINE_WATERMARK_TRACKER_H_

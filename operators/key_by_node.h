@@ -1,0 +1,114 @@
+// KeyBy: the exchange that partitions a stream by key.
+//
+// Records are merged across the input's partitions in tag order, given new
+// tags in that order, and sent to the task that owns their key group
+// (engine/key.h). Per key, records keep their input order.
+#ifndef EDDY_OPERATORS_KEY_BY_NODE_H_
+#define EDDY_OPERATORS_KEY_BY_NODE_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/key.h"
+#include "engine/node.h"
+#include "engine/tag_merge.h"
+#include "engine/thread_pool.h"
+
+namespace eddy {
+
+// One task's share of a keyed stream: records with their keys, in order.
+template <typename K, typename T>
+struct KeyedPartition {
+  std::vector<Record<T>> records;
+  std::vector<K> keys;
+  std::vector<uint32_t> key_groups;
+  void clear() {
+    records.clear();
+    keys.clear();
+    key_groups.clear();
+  }
+};
+
+// A node whose output is a keyed stream.
+template <typename K, typename T>
+class KeyedProducer : public Node {
+ public:
+  using Node::Node;
+  std::vector<KeyedPartition<K, T>>& output() { return output_; }
+  void ClearOutput() override {
+    for (auto& p : output_) p.clear();
+  }
+  size_t OutputSize() const override {
+    size_t n = 0;
+    for (const auto& p : output_) n += p.records.size();
+    return n;
+  }
+
+ protected:
+  std::vector<KeyedPartition<K, T>> output_;
+};
+
+template <typename K, typename T, typename KeyFn>
+class KeyByNode final : public KeyedProducer<K, T> {
+ public:
+  KeyByNode(std::string name, Producer<T>* input, KeyFn key_fn)
+      : KeyedProducer<K, T>(NodeKind::kKeyBy, std::move(name)),
+        input_(input),
+        key_fn_(std::move(key_fn)) {
+    this->AddInput(input);
+  }
+
+  bool partition_local() const override { return false; }
+
+  absl::Status Open(int partitions) override {
+    this->output_.resize(partitions);
+    keys_.resize(partitions);
+    groups_.resize(partitions);
+    return absl::OkStatus();
+  }
+
+  absl::Status RunBarrier(const BatchContext& ctx) override {
+    auto& in = input_->output();
+    const int in_parts = static_cast<int>(in.parts.size());
+    // Key extraction and hashing are independent per record: run per task.
+    ctx.pool->ParallelFor(in_parts, [&](int p) {
+      auto& keys = keys_[p];
+      auto& groups = groups_[p];
+      keys.clear();
+      groups.clear();
+      keys.reserve(in.parts[p].size());
+      groups.reserve(in.parts[p].size());
+      for (const Record<T>& r : in.parts[p]) {
+        keys.push_back(key_fn_(r.value));
+        groups.push_back(KeyGroupOf(keys.back()));
+      }
+    });
+    const int out_parts = static_cast<int>(this->output_.size());
+    const bool move = input_->sole_consumer();
+    uint32_t seq = 0;
+    MergeBuffer(in, [&](int p, size_t i) {
+      const uint32_t group = groups_[p][i];
+      KeyedPartition<K, T>& dest = this->output_[PartitionOfKeyGroup(group, out_parts)];
+      Record<T>& r = in.parts[p][i];
+      if (move) {
+        dest.records.push_back(Record<T>{std::move(r.value), r.ts, Tag{seq++, 0, 0}});
+      } else {
+        dest.records.push_back(Record<T>{r.value, r.ts, Tag{seq++, 0, 0}});
+      }
+      dest.keys.push_back(std::move(keys_[p][i]));
+      dest.key_groups.push_back(group);
+    });
+    return absl::OkStatus();
+  }
+
+ private:
+  Producer<T>* input_;
+  KeyFn key_fn_;
+  std::vector<std::vector<K>> keys_;          // per input partition, this batch
+  std::vector<std::vector<uint32_t>> groups_;  // per input partition, this batch
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_OPERATORS_KEY_BY_NODE_H_

@@ -1,0 +1,170 @@
+// Process: a keyed function with state and event-time timers.
+//
+// The user supplies a class with:
+//   using Out = ...;                                             // required
+//   void ProcessElement(const In&, eddy::ProcessContext<K, Out>&);  // required
+//   void OnTimer(eddy::EventTime, eddy::ProcessContext<K, Out>&);   // optional
+//   void Open(eddy::KeyedStateStore<K>&);                          // optional
+// Each task gets its own copy of the object (copied from the one given to
+// Process), so members are per task; per-key data belongs in ValueState.
+//
+// Timers fire after the batch's records, in (time, key group, key) order, once
+// the watermark reaches them. Outputs emitted in ProcessElement carry the
+// input's event time; outputs emitted in OnTimer carry the timer's time.
+#ifndef EDDY_OPERATORS_PROCESS_NODE_H_
+#define EDDY_OPERATORS_PROCESS_NODE_H_
+
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "engine/node.h"
+#include "operators/key_by_node.h"
+#include "state/keyed_state.h"
+#include "state/timer_queue.h"
+
+namespace eddy {
+
+template <typename K, typename Out>
+class ProcessContext {
+ public:
+  // The key of the record or timer being processed.
+  const K& key() const { return *key_; }
+  // Event time of the record being processed, or of the firing timer.
+  EventTime timestamp() const { return ts_; }
+  // The operator's watermark: the previous batch's while processing records,
+  // the current one while firing timers.
+  EventTime watermark() const { return watermark_; }
+
+  // Emits a record at timestamp().
+  void Emit(Out value) { out_->push_back(Record<Out>{std::move(value), ts_, tag_}); }
+  // Emits a record with an explicit event time.
+  void EmitAt(Out value, EventTime ts) { out_->push_back(Record<Out>{std::move(value), ts, tag_}); }
+
+  // Registers an event-time timer for the current key. A time at or behind
+  // the watermark fires at the end of the current batch.
+  void RegisterTimer(EventTime time) { timers_->Register(time, key_group_, *key_); }
+  void DeleteTimer(EventTime time) { timers_->Delete(time, key_group_, *key_); }
+
+ private:
+  template <typename, typename, typename>
+  friend class ProcessNode;
+
+  const K* key_ = nullptr;
+  uint32_t key_group_ = 0;
+  EventTime ts_ = 0;
+  EventTime watermark_ = kMinEventTime;
+  Tag tag_;
+  std::vector<Record<Out>>* out_ = nullptr;
+  TimerQueue<K>* timers_ = nullptr;
+};
+
+namespace process_internal {
+
+template <typename Fn, typename K, typename = void>
+struct HasOpen : std::false_type {};
+template <typename Fn, typename K>
+struct HasOpen<Fn, K,
+               std::void_t<decltype(std::declval<Fn&>().Open(
+                   std::declval<KeyedStateStore<K>&>()))>> : std::true_type {};
+
+template <typename Fn, typename K, typename Out, typename = void>
+struct HasOnTimer : std::false_type {};
+template <typename Fn, typename K, typename Out>
+struct HasOnTimer<Fn, K, Out,
+                  std::void_t<decltype(std::declval<Fn&>().OnTimer(
+                      EventTime{}, std::declval<ProcessContext<K, Out>&>()))>>
+    : std::true_type {};
+
+}  // namespace process_internal
+
+template <typename K, typename In, typename Fn>
+class ProcessNode final : public Producer<typename Fn::Out> {
+ public:
+  using Out = typename Fn::Out;
+
+  ProcessNode(std::string name, KeyedProducer<K, In>* input, Fn fn)
+      : Producer<Out>(NodeKind::kProcess, std::move(name)),
+        input_(input),
+        prototype_(std::move(fn)) {
+    this->AddInput(input);
+  }
+
+  bool partition_local() const override { return true; }
+
+  absl::Status Open(int partitions) override {
+    this->output_.Resize(partitions);
+    tasks_.clear();
+    tasks_.reserve(partitions);
+    for (int p = 0; p < partitions; ++p) {
+      tasks_.emplace_back(prototype_);
+      Task& task = tasks_.back();
+      if constexpr (process_internal::HasOpen<Fn, K>::value) task.fn.Open(task.state);
+    }
+    return absl::OkStatus();
+  }
+
+  void RunPartition(int p, const BatchContext& ctx) override {
+    Task& task = tasks_[p];
+    KeyedPartition<K, In>& in = input_->output()[p];
+    ProcessContext<K, Out>& pc = task.context;
+    pc.out_ = &this->output_.parts[p];
+    pc.timers_ = &task.timers;
+    pc.watermark_ = ctx.previous_watermark;
+    for (size_t i = 0; i < in.records.size(); ++i) {
+      pc.key_ = &in.keys[i];
+      pc.key_group_ = in.key_groups[i];
+      pc.ts_ = in.records[i].ts;
+      pc.tag_ = in.records[i].tag;
+      task.state.SetCurrentKey(pc.key_);
+      task.fn.ProcessElement(static_cast<const In&>(in.records[i].value), pc);
+    }
+    FireTimers(task, ctx.watermark);
+  }
+
+  // Timers pending over all tasks (for tests and metrics).
+  size_t PendingTimers() const {
+    size_t n = 0;
+    for (const Task& t : tasks_) n += t.timers.size();
+    return n;
+  }
+
+ private:
+  struct Task {
+    explicit Task(const Fn& f) : fn(f) {}
+    Fn fn;
+    KeyedStateStore<K> state;
+    TimerQueue<K> timers;
+    ProcessContext<K, Out> context;
+  };
+
+  void FireTimers(Task& task, EventTime watermark) {
+    ProcessContext<K, Out>& pc = task.context;
+    pc.watermark_ = watermark;
+    typename TimerQueue<K>::Timer timer;
+    // Tags must not decrease within a partition (engine/tag_merge.h): a timer
+    // registered behind the one firing is tagged with the firing time.
+    EventTime tag_time = kMinEventTime;
+    while (task.timers.PopDue(watermark, &timer)) {
+      tag_time = std::max(tag_time, timer.time);
+      pc.key_ = &timer.key;
+      pc.key_group_ = timer.key_group;
+      pc.ts_ = timer.time;
+      pc.tag_ = Tag{Tag::kTimerSeq, timer.key_group, tag_time};
+      task.state.SetCurrentKey(pc.key_);
+      if constexpr (process_internal::HasOnTimer<Fn, K, Out>::value) {
+        task.fn.OnTimer(timer.time, pc);
+      }
+    }
+  }
+
+  KeyedProducer<K, In>* input_;
+  Fn prototype_;
+  std::vector<Task> tasks_;
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_OPERATORS_PROCESS_NODE_H_

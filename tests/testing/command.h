@@ -1,0 +1,54 @@
+// Running the built `eddy` binary (and other commands) from tests.
+#ifndef EDDY_TESTS_TESTING_COMMAND_H_
+#define EDDY_TESTS_TESTING_COMMAND_H_
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace eddy::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+inline std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `command` through the shell, capturing stdout and stderr.
+inline CommandResult RunCommand(const std::string& command, const std::string& scratch_dir) {
+  const std::string out = scratch_dir + "/cmd.out";
+  const std::string err = scratch_dir + "/cmd.err";
+  const int status = std::system((command + " </dev/null >" + out + " 2>" + err).c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadFileOrEmpty(out);
+  r.err = ReadFileOrEmpty(err);
+  return r;
+}
+
+// The `eddy` binary under test (set by CTest), or "eddy" on the PATH.
+inline std::string EddyBinary() {
+  const char* bin = std::getenv("EDDY_BIN");
+  return bin != nullptr ? bin : "eddy";
+}
+
+// A fresh directory for one test.
+inline std::string MakeScratchDir(const std::string& name) {
+  std::string dir = ::testing::TempDir() + "/eddy_" + name + "_XXXXXX";
+  if (mkdtemp(dir.data()) == nullptr) std::abort();
+  return dir;
+}
+
+}  // namespace eddy::testing
+
+#endif  // EDDY_TESTS_TESTING_COMMAND_H_

@@ -2,6 +2,7 @@
 #ifndef EDDY_OPERATORS_FILTER_NODE_H_
 #define EDDY_OPERATORS_FILTER_NODE_H_
 
+#include <cstddef>
 #include <string>
 #include <utility>
 
@@ -26,13 +27,19 @@ class FilterNode final : public Producer<T> {
   void RunPartition(int p, const BatchContext&) override {
     auto& in = input_->output().parts[p];
     auto& out = this->output_.parts[p];
-    out.reserve(in.size());
     if (input_->sole_consumer()) {
-      // Nobody else reads the input: move instead of copying.
-      for (Record<T>& r : in) {
-        if (pred_(static_cast<const T&>(r.value))) out.push_back(std::move(r));
+      // Nobody else reads the input: compact it in place and take it over.
+      size_t kept = 0;
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (!pred_(static_cast<const T&>(in[i].value))) continue;
+        if (kept != i) in[kept] = std::move(in[i]);
+        ++kept;
       }
+      in.erase(in.begin() + static_cast<std::ptrdiff_t>(kept), in.end());
+      out.clear();
+      std::swap(out, in);
     } else {
+      out.reserve(in.size());
       for (const Record<T>& r : in) {
         if (pred_(r.value)) out.push_back(r);
       }

@@ -86,6 +86,17 @@ class KeyByNode final : public KeyedProducer<K, T> {
     });
     const int out_parts = static_cast<int>(this->output_.size());
     const bool move = input_->sole_consumer();
+    if (in_parts == 1 && out_parts == 1 && move) {
+      // Single task: the order is already the input order; hand the vectors
+      // over instead of moving record by record.
+      KeyedPartition<K, T>& dest = this->output_[0];
+      std::swap(dest.records, in.parts[0]);
+      std::swap(dest.keys, keys_[0]);
+      std::swap(dest.key_groups, groups_[0]);
+      uint32_t seq = 0;
+      for (Record<T>& r : dest.records) r.tag = Tag{seq++, 0, 0};
+      return absl::OkStatus();
+    }
     uint32_t seq = 0;
     MergeBuffer(in, [&](int p, size_t i) {
       const uint32_t group = groups_[p][i];

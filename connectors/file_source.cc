@@ -76,7 +76,7 @@ absl::StatusOr<size_t> FileInputPartition::Read(size_t max_records, uint32_t par
   size_t produced = 0;
   while (produced < max_records && !finished_) {
     const char* start = buf_.data() + pos_;
-    const size_t avail = buf_.size() - pos_;
+    size_t avail = buf_.size() - pos_;
     const void* nl = std::memchr(start, '\n', avail);
     size_t len;
     size_t consumed;
@@ -90,6 +90,9 @@ absl::StatusOr<size_t> FileInputPartition::Read(size_t max_records, uint32_t par
       absl::StatusOr<bool> more = Fill();
       if (!more.ok()) return more.status();
       if (*more) continue;
+      // Fill() may have moved the buffer.
+      start = buf_.data() + pos_;
+      avail = buf_.size() - pos_;
       if (avail == 0) {
         finished_ = true;
         break;

@@ -1,10 +1,11 @@
 // Reading one JSON object per record, fast (simdjson On Demand underneath).
 //
 // ParseJsonObject walks the fields of a record that must be a single JSON
-// object, calling `on_field` for each in document order. Fields the callback
-// does not read are skipped. Malformed JSON, a non-object, invalid UTF-8 or
-// trailing bytes give an InvalidArgument status with a short, stable reason
-// (suitable as a dead-letter reason).
+// object, calling `on_field` for each in document order. Values the callback
+// does not read are still validated (a record is malformed even if only an
+// ignored field is). Malformed JSON, a non-object, invalid UTF-8 or trailing
+// bytes give an InvalidArgument status with a short, stable reason (suitable
+// as a dead-letter reason).
 //
 // REQUIRES: kRecordPadding (engine/io.h) readable bytes after `record`, as
 // sources guarantee for the records they hand to parsers. Use
@@ -60,6 +61,7 @@ class JsonValue {
 
   void* impl_;  // simdjson::ondemand::value
   absl::string_view key_;
+  bool consumed_ = false;  // a getter has read the value
 };
 
 absl::Status ParseJsonObject(absl::string_view record,

@@ -76,7 +76,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       }
       value = "true";
     } else if (!has_value) {
-      if (i + 1 >= args.size()) {
+      if (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0) {
         return absl::InvalidArgumentError(absl::StrCat(command, ": --", name, " needs a value"));
       }
       value = args[++i];

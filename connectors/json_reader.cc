@@ -147,17 +147,11 @@ absl::Status ParseJsonObject(
       if ((err = ValidateValue(value, 1))) return Malformed(err);
     }
   }
-  // On Demand stops at the end of the first value; anything after it but
-  // whitespace makes the record malformed.
-  doc.rewind();
-  std::string_view first;
-  if ((err = doc.raw_json().get(first))) return Malformed(err);
-  const size_t end = static_cast<size_t>(first.data() + first.size() - record.data());
-  for (size_t i = end; i < record.size(); ++i) {
-    const char c = record[i];
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-      return absl::InvalidArgumentError("trailing bytes after the JSON object");
-    }
+  // On Demand stops at the end of the first value: any structural token
+  // after it is trailing content (at the end, current_location() fails).
+  const char* trailing = nullptr;
+  if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
+    return absl::InvalidArgumentError("trailing bytes after the JSON object");
   }
   return absl::OkStatus();
 }

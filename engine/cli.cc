@@ -68,6 +68,10 @@ int CmdJobs() {
   for (const std::string& dup : reg.duplicates()) {
     std::fprintf(stderr, "eddy: warning: job '%s' is registered more than once\n", dup.c_str());
   }
+  for (const std::string& dup : GeneratorRegistry::Global().duplicates()) {
+    std::fprintf(stderr, "eddy: warning: generator '%s' is registered more than once\n",
+                 dup.c_str());
+  }
   return 0;
 }
 

@@ -25,50 +25,75 @@ struct SourceRuntime {
   std::vector<int> tracker_index;  // partition -> WatermarkTracker index
   RawRecordBatch batch;
   SourceDecodeReport report;
+  size_t cursor = 0;                // partition read first in the next batch
+  std::vector<bool> polled_empty;  // per partition, this batch
 };
 
 // One step of a batch: a fused chain of partition-local nodes, or a barrier.
 struct Step {
   std::vector<Node*> chain;
+  std::vector<size_t> chain_index;  // positions in graph.nodes()
   Node* barrier = nullptr;
+  size_t barrier_index = 0;
 };
 
 std::vector<Step> PlanSteps(const JobGraph& graph) {
   std::vector<Step> steps;
-  for (const auto& node : graph.nodes()) {
+  for (size_t i = 0; i < graph.nodes().size(); ++i) {
+    Node* node = graph.nodes()[i].get();
     if (node->kind() == NodeKind::kSource) continue;  // decoded before the steps
     if (node->partition_local()) {
       if (steps.empty() || steps.back().barrier != nullptr) steps.emplace_back();
-      steps.back().chain.push_back(node.get());
+      steps.back().chain.push_back(node);
+      steps.back().chain_index.push_back(i);
     } else {
       Step step;
-      step.barrier = node.get();
+      step.barrier = node;
+      step.barrier_index = i;
       steps.push_back(step);
     }
   }
   return steps;
 }
 
-// Reads up to `limit` records from the source's partitions, round-robin.
+// Reads up to `limit` records from the source's partitions. Each unfinished
+// partition gets a fair share per round, and the starting partition rotates
+// between batches, so no file waits for another to finish. A partition that
+// returns nothing when polled is marked in `polled_empty` (its silence counts
+// towards idleness; not being polled does not).
 absl::Status ReadBatch(SourceRuntime& src, size_t limit) {
   src.batch.Clear();
+  const size_t n = src.partitions.size();
+  src.polled_empty.assign(n, false);
   size_t total = 0;
   bool progress = true;
   while (total < limit && progress) {
     progress = false;
-    for (size_t p = 0; p < src.partitions.size() && total < limit; ++p) {
+    size_t open = 0;
+    for (size_t p = 0; p < n; ++p) {
+      if (!src.partitions[p]->finished() && !src.polled_empty[p]) ++open;
+    }
+    if (open == 0) break;
+    const size_t share = std::max<size_t>(1, std::min(kRoundRobinChunk, (limit - total) / open));
+    for (size_t k = 0; k < n && total < limit; ++k) {
+      const size_t p = (src.cursor + k) % n;
       InputPartition& part = *src.partitions[p];
-      if (part.finished()) continue;
-      const size_t want = std::min(kRoundRobinChunk, limit - total);
-      absl::StatusOr<size_t> got = part.Read(want, static_cast<uint32_t>(p), src.batch);
+      if (part.finished() || src.polled_empty[p]) continue;
+      absl::StatusOr<size_t> got =
+          part.Read(std::min(share, limit - total), static_cast<uint32_t>(p), src.batch);
       if (!got.ok()) {
         return absl::Status(got.status().code(),
                             absl::StrCat("input ", part.name(), ": ", got.status().message()));
       }
       total += *got;
-      if (*got > 0) progress = true;
+      if (*got > 0) {
+        progress = true;
+      } else if (!part.finished()) {
+        src.polled_empty[p] = true;
+      }
     }
   }
+  src.cursor = n == 0 ? 0 : (src.cursor + 1) % n;
   src.batch.Pad();
   return absl::OkStatus();
 }
@@ -85,7 +110,9 @@ absl::StatusOr<RunStats> Executor::Run(JobGraph graph, Inputs inputs, OutputFact
                                        const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (options.threads < 1) return absl::InvalidArgumentError("threads must be at least 1");
-  if (options.batch_size < 1) return absl::InvalidArgumentError("batch size must be at least 1");
+  if (options.batch_size < 1 || options.batch_size > (size_t{1} << 24)) {
+    return absl::InvalidArgumentError("batch size must be between 1 and 16777216");
+  }
   const int parts = options.threads;
 
   // Bind inputs to sources.
@@ -132,7 +159,18 @@ absl::StatusOr<RunStats> Executor::Run(JobGraph graph, Inputs inputs, OutputFact
 
   ThreadPool pool(options.threads);
   RunStats stats;
-  std::vector<uint64_t> node_records(graph.nodes().size(), 0);
+  // Records produced per operator, per partition (summed at the end).
+  std::vector<std::vector<uint64_t>> node_records(graph.nodes().size(),
+                                                  std::vector<uint64_t>(parts, 0));
+  const auto count_output = [&](Node* node, size_t index) {
+    for (int p = 0; p < parts; ++p) node_records[index][p] += node->PartitionOutputSize(p);
+  };
+  std::vector<size_t> index_of_source;
+  for (SourceOperator* op : graph.sources()) {
+    for (size_t i = 0; i < graph.nodes().size(); ++i) {
+      if (graph.nodes()[i].get() == op->node()) index_of_source.push_back(i);
+    }
+  }
   EventTime watermark = kMinEventTime;
   int64_t replay_clock = kMinEventTime;
   std::string line;
@@ -151,6 +189,7 @@ absl::StatusOr<RunStats> Executor::Run(JobGraph graph, Inputs inputs, OutputFact
       EDDY_RETURN_IF_ERROR(ReadBatch(src, options.batch_size));
       batch_records += src.batch.entries.size();
       src.op->Decode(src.batch, src.partitions.size(), ctx, src.report);
+      count_output(src.op->node(), index_of_source[&src - sources.data()]);
       for (const auto& f : src.report.failures) {
         const RawRecordBatch::Entry& e = src.batch.entries[f.entry];
         line.clear();
@@ -191,10 +230,10 @@ absl::StatusOr<RunStats> Executor::Run(JobGraph graph, Inputs inputs, OutputFact
     // Advance event time.
     const int64_t now = options.clock == RunOptions::Clock::kReplay ? replay_clock : WallMillis();
     for (SourceRuntime& src : sources) {
-      std::vector<bool> active(src.partitions.size(), false);
-      for (const auto& e : src.batch.entries) active[e.partition] = true;
       for (size_t p = 0; p < src.partitions.size(); ++p) {
-        if (active[p]) tracker.Observe(src.tracker_index[p], src.report.max_ts[p], now);
+        // Records (even bad or late ones) and not being polled both count as
+        // activity; only an empty poll is silence.
+        if (!src.polled_empty[p]) tracker.Observe(src.tracker_index[p], src.report.max_ts[p], now);
         if (src.partitions[p]->finished()) {
           tracker.MarkFinished(src.tracker_index[p]);
         } else {
@@ -209,14 +248,15 @@ absl::StatusOr<RunStats> Executor::Run(JobGraph graph, Inputs inputs, OutputFact
     for (const Step& step : steps) {
       if (step.barrier != nullptr) {
         EDDY_RETURN_IF_ERROR(step.barrier->RunBarrier(ctx));
+        count_output(step.barrier, step.barrier_index);
       } else {
         pool.ParallelFor(parts, [&](int p) {
-          for (Node* node : step.chain) node->RunPartition(p, ctx);
+          for (size_t k = 0; k < step.chain.size(); ++k) {
+            step.chain[k]->RunPartition(p, ctx);
+            node_records[step.chain_index[k]][p] += step.chain[k]->PartitionOutputSize(p);
+          }
         });
       }
-    }
-    for (size_t i = 0; i < graph.nodes().size(); ++i) {
-      node_records[i] += graph.nodes()[i]->OutputSize();
     }
     ++stats.batches;
 
@@ -232,7 +272,10 @@ absl::StatusOr<RunStats> Executor::Run(JobGraph graph, Inputs inputs, OutputFact
   for (SinkNodeBase* sink : graph.sinks()) stats.sink_records.emplace_back(sink->name(), sink->written());
   for (size_t i = 0; i < graph.nodes().size(); ++i) {
     const Node& node = *graph.nodes()[i];
-    if (node.kind() != NodeKind::kSink) stats.operator_records.emplace_back(node.name(), node_records[i]);
+    if (node.kind() == NodeKind::kSink) continue;
+    uint64_t total = 0;
+    for (uint64_t n : node_records[i]) total += n;
+    stats.operator_records.emplace_back(node.name(), total);
   }
   stats.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

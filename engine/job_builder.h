@@ -299,10 +299,17 @@ class KeyedStream {
     using Out = typename builder_internal::OutOf<Fn>::type;
     static_assert(!std::is_void_v<Out>,
                   "Process: the function class must declare its output type: using Out = ...;");
-    static_assert(std::is_invocable_v<decltype(&Fn::ProcessElement), Fn&, const T&,
-                                      ProcessContext<K, Out>&>,
+    static_assert(process_internal::HasProcessElement<Fn, T, K, Out>::value,
                   "Process: the function class must have "
                   "void ProcessElement(const T&, eddy::ProcessContext<K, Out>&)");
+    static_assert(!process_internal::NamesOnTimer<Fn>::value ||
+                      process_internal::HasOnTimer<Fn, K, Out>::value,
+                  "Process: OnTimer must be void OnTimer(eddy::EventTime, "
+                  "eddy::ProcessContext<K, Out>&)");
+    static_assert(!process_internal::NamesOpen<Fn>::value ||
+                      process_internal::HasOpen<Fn, K>::value,
+                  "Process: Open must be void Open(eddy::KeyedStateStore<K>&) with the "
+                  "stream's key type K");
     return Stream<Out>(job_, job_->template Add<ProcessNode<K, T, Fn>>(std::move(name), node_,
                                                                         std::move(fn)));
   }
@@ -348,10 +355,13 @@ Stream<T> SourceBuilder<T, Parser>::WithEventTime(TsFn ts, EventTimeOptions opti
       break;
     }
   }
-  if (options.max_out_of_orderness < absl::ZeroDuration() ||
-      options.allowed_lateness < absl::ZeroDuration() ||
-      options.idle_timeout < absl::ZeroDuration()) {
-    job_->AddError("source '" + name_ + "': event-time durations must not be negative");
+  for (absl::Duration d :
+       {options.max_out_of_orderness, options.allowed_lateness, options.idle_timeout}) {
+    if (d < absl::ZeroDuration() || d > absl::Hours(24 * 365 * 1000)) {
+      job_->AddError("source '" + name_ +
+                     "': event-time durations must be between zero and 1000 years");
+      break;
+    }
   }
   auto ts_call = [fn = std::move(ts)](const T& v) -> EventTime {
     return static_cast<EventTime>(std::invoke(fn, v));

@@ -61,7 +61,7 @@ GeneratorRegistry& GeneratorRegistry::Global() {
 
 bool GeneratorRegistry::Register(GeneratorInfo info) {
   std::string name = info.name;
-  generators_.emplace(name, std::move(info));
+  if (!generators_.emplace(name, std::move(info)).second) duplicates_.push_back(name);
   return true;
 }
 

@@ -9,8 +9,8 @@
 //                     BuildListenCounts);
 //
 // Registration happens during static initialisation; the registry is
-// read-only afterwards. Registering a name twice keeps the first and reports
-// the clash when the registry is listed (eddy jobs) or looked up.
+// read-only afterwards. Registering a name twice keeps the first; `eddy jobs`
+// warns about the clash.
 #ifndef EDDY_ENGINE_JOB_REGISTRY_H_
 #define EDDY_ENGINE_JOB_REGISTRY_H_
 
@@ -83,9 +83,11 @@ class GeneratorRegistry {
   bool Register(GeneratorInfo info);
   const GeneratorInfo* Find(const std::string& name) const;
   std::vector<const GeneratorInfo*> List() const;
+  const std::vector<std::string>& duplicates() const { return duplicates_; }
 
  private:
   std::map<std::string, GeneratorInfo> generators_;
+  std::vector<std::string> duplicates_;
 };
 
 #define EDDY_REGISTER_GENERATOR(...)                                                \

@@ -79,8 +79,10 @@ class Node {
   // Empties the output before the next batch (keeping capacity).
   virtual void ClearOutput() = 0;
 
-  // Records in the output of the current batch (for the run summary).
-  virtual size_t OutputSize() const = 0;
+  // Records in partition p of the output of the current batch. The executor
+  // reads it right after the node has run (for the run summary): later
+  // operators may take the output over.
+  virtual size_t PartitionOutputSize(int p) const = 0;
 
  private:
   const NodeKind kind_;
@@ -103,7 +105,7 @@ class Producer : public Node {
   bool sole_consumer() const { return consumers() == 1; }
 
   void ClearOutput() override { output_.Clear(); }
-  size_t OutputSize() const override { return output_.TotalSize(); }
+  size_t PartitionOutputSize(int p) const override { return output_.parts[p].size(); }
 
  protected:
   PartitionedBuffer<T> output_;

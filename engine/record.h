@@ -22,6 +22,10 @@ using EventTime = int64_t;
 
 inline constexpr EventTime kMinEventTime = std::numeric_limits<int64_t>::min();
 inline constexpr EventTime kMaxEventTime = std::numeric_limits<int64_t>::max();
+// Records must have |ts| <= this (2^53 ms, about 285,000 years either side of
+// 1970); sources send others to the dead letters. It keeps event-time
+// arithmetic (windows, timers, lateness) far from overflow.
+inline constexpr EventTime kMaxAbsEventTime = int64_t{1} << 53;
 
 // Position of a record within one batch of one stage, in deterministic order.
 //

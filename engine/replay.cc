@@ -52,6 +52,7 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
   for (SourceOperator* s : graph.sources()) source_names.insert(s->node()->name());
 
   Executor::Inputs inputs;
+  std::vector<std::string> input_files;
   for (const std::string& spec : options.inputs) {
     std::string source;
     std::string path = spec;
@@ -69,10 +70,20 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
     for (const std::string& file : files) {
       EDDY_ASSIGN_OR_RETURN(auto part, FileInputPartition::Open(file, options.max_record_bytes));
       inputs[source].push_back(std::move(part));
+      input_files.push_back(file);
     }
   }
 
   EDDY_RETURN_IF_ERROR(EnsureDirectory(options.output_dir));
+  // Outputs must not be read back as inputs (or truncated while being read).
+  std::error_code ec;
+  const auto out_dir = std::filesystem::weakly_canonical(options.output_dir, ec);
+  for (const std::string& file : input_files) {
+    if (std::filesystem::weakly_canonical(file, ec).parent_path() == out_dir) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--output-dir ", options.output_dir, " holds the input ", file, "; use another directory"));
+    }
+  }
   DirectoryOutputFactory outputs(options.output_dir);
   RunOptions run;
   run.threads = options.threads;

@@ -71,7 +71,7 @@ class SinkNodeBase : public Node {
 
   bool partition_local() const override { return false; }
   void ClearOutput() override {}
-  size_t OutputSize() const override { return 0; }
+  size_t PartitionOutputSize(int) const override { return 0; }
 
   // The writer the sink's records go to. Not owned; set before Open.
   void set_writer(OutputWriter* writer) { writer_ = writer; }

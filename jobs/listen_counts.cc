@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "engine/event_time.h"
 #include "engine/job_builder.h"
 #include "engine/job_registry.h"
 #include "engine/json_writer.h"
@@ -41,11 +42,6 @@ void AppendGenreCount(const GenreCount& c, std::string& out) {
   w.Close();
 }
 
-int64_t WindowStart(int64_t ts) {
-  const int64_t r = ts % kHourMs;
-  return ts - (r < 0 ? r + kHourMs : r);
-}
-
 // Keeps, per user, the open windows' counts; a timer at each window's last
 // millisecond emits and drops it.
 class HourlyGenreCounter {
@@ -56,7 +52,7 @@ class HourlyGenreCounter {
   void Open(KeyedStateStore<std::string>& state) { windows_ = state.Value<Windows>("windows"); }
 
   void ProcessElement(const Listen& l, ProcessContext<std::string, GenreCount>& ctx) {
-    const int64_t start = WindowStart(l.ts);
+    const int64_t start = WindowStart(l.ts, kHourMs);
     ++windows_.GetOrCreate()[start][l.genre];
     ctx.RegisterTimer(start + kHourMs - 1);
   }

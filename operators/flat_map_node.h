@@ -37,22 +37,27 @@ class FlatMapNode final : public Producer<Out> {
   bool partition_local() const override { return true; }
   absl::Status Open(int partitions) override {
     this->output_.Resize(partitions);
+    // Tasks run concurrently: each calls its own copy of the function.
+    fns_.clear();
+    for (int p = 0; p < partitions; ++p) fns_.push_back(fn_);
     return absl::OkStatus();
   }
 
   void RunPartition(int p, const BatchContext&) override {
+    Fn& fn = fns_[p];
     Emitter<Out> emitter;
     emitter.out_ = &this->output_.parts[p];
     for (const Record<In>& r : input_->output().parts[p]) {
       emitter.ts_ = r.ts;
       emitter.tag_ = r.tag;
-      fn_(r.value, emitter);
+      fn(r.value, emitter);
     }
   }
 
  private:
   Producer<In>* input_;
   Fn fn_;
+  std::vector<Fn> fns_;  // one per task
 };
 
 }  // namespace eddy

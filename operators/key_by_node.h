@@ -39,11 +39,7 @@ class KeyedProducer : public Node {
   void ClearOutput() override {
     for (auto& p : output_) p.clear();
   }
-  size_t OutputSize() const override {
-    size_t n = 0;
-    for (const auto& p : output_) n += p.records.size();
-    return n;
-  }
+  size_t PartitionOutputSize(int p) const override { return output_[p].records.size(); }
 
  protected:
   std::vector<KeyedPartition<K, T>> output_;
@@ -84,6 +80,12 @@ class KeyByNode final : public KeyedProducer<K, T> {
         groups.push_back(KeyGroupOf(keys.back()));
       }
     });
+    size_t total = 0;
+    for (const auto& part : in.parts) total += part.size();
+    if (total >= Tag::kTimerSeq) {
+      return absl::ResourceExhaustedError("key_by '" + this->name() +
+                                          "': more than 4 billion records in one batch");
+    }
     const int out_parts = static_cast<int>(this->output_.size());
     const bool move = input_->sole_consumer();
     if (in_parts == 1 && out_parts == 1 && move) {

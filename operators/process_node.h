@@ -78,6 +78,24 @@ struct HasOnTimer<Fn, K, Out,
                       EventTime{}, std::declval<ProcessContext<K, Out>&>()))>>
     : std::true_type {};
 
+template <typename Fn, typename T, typename K, typename Out, typename = void>
+struct HasProcessElement : std::false_type {};
+template <typename Fn, typename T, typename K, typename Out>
+struct HasProcessElement<Fn, T, K, Out,
+                         std::void_t<decltype(std::declval<Fn&>().ProcessElement(
+                             std::declval<const T&>(), std::declval<ProcessContext<K, Out>&>()))>>
+    : std::true_type {};
+
+// A member named OnTimer / Open exists (whatever its signature).
+template <typename Fn, typename = void>
+struct NamesOnTimer : std::false_type {};
+template <typename Fn>
+struct NamesOnTimer<Fn, std::void_t<decltype(&Fn::OnTimer)>> : std::true_type {};
+template <typename Fn, typename = void>
+struct NamesOpen : std::false_type {};
+template <typename Fn>
+struct NamesOpen<Fn, std::void_t<decltype(&Fn::Open)>> : std::true_type {};
+
 }  // namespace process_internal
 
 template <typename K, typename In, typename Fn>

@@ -27,6 +27,9 @@ class SinkNode final : public SinkNodeBase {
 
   absl::Status Open(int partitions) override {
     encoded_.resize(partitions);
+    // Encoding runs on all tasks at once: each uses its own copy.
+    encoders_.clear();
+    for (int p = 0; p < partitions; ++p) encoders_.push_back(encoder_);
     return absl::OkStatus();
   }
 
@@ -35,10 +38,11 @@ class SinkNode final : public SinkNodeBase {
     const int parts = static_cast<int>(in.parts.size());
     ctx.pool->ParallelFor(parts, [&](int p) {
       Encoded& enc = encoded_[p];
+      Encoder& encoder = encoders_[p];
       enc.bytes.clear();
       enc.ends.clear();
       for (const Record<T>& r : in.parts[p]) {
-        encoder_(r.value, enc.bytes);
+        encoder(r.value, enc.bytes);
         enc.ends.push_back(enc.bytes.size());
       }
     });
@@ -60,6 +64,7 @@ class SinkNode final : public SinkNodeBase {
   };
   Producer<T>* input_;
   Encoder encoder_;
+  std::vector<Encoder> encoders_;  // one per task
   std::vector<Encoded> encoded_;
 };
 

@@ -44,10 +44,13 @@ class SourceNode final : public Producer<T>, public SourceOperator {
     const int parts = static_cast<int>(this->output_.parts.size());
     const size_t n = batch.entries.size();
     const size_t chunk = (n + parts - 1) / std::max(parts, 1);
-    // Late: behind the operators' watermark by more than the allowed lateness.
+    // Late: behind the operators' watermark by more than the allowed lateness
+    // (saturating: a huge lateness means nothing is late).
     const EventTime late_bound =
-        ctx.previous_watermark == kMinEventTime ? kMinEventTime
-                                                : ctx.previous_watermark - lateness_ms_;
+        ctx.previous_watermark == kMinEventTime ||
+                ctx.previous_watermark < kMinEventTime + lateness_ms_
+            ? kMinEventTime
+            : ctx.previous_watermark - lateness_ms_;
     ctx.pool->ParallelFor(parts, [&](int p) {
       ChunkReport& cr = chunks_[p];
       cr.failures.clear();
@@ -69,6 +72,10 @@ class SourceNode final : public Producer<T>, public SourceOperator {
           continue;
         }
         const EventTime ts = ts_fn_(*parsed);
+        if (ts < -kMaxAbsEventTime || ts > kMaxAbsEventTime) {
+          cr.failures.push_back({static_cast<uint32_t>(i), "event time out of range"});
+          continue;
+        }
         if (late_bound != kMinEventTime && ts <= late_bound) {
           cr.late.push_back({static_cast<uint32_t>(i), ts});
           continue;

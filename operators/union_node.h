@@ -32,6 +32,10 @@ class UnionNode final : public Producer<T> {
   absl::Status RunBarrier(const BatchContext&) override {
     size_t total = 0;
     for (Producer<T>* in : inputs_) total += in->output().TotalSize();
+    if (total >= Tag::kTimerSeq) {
+      return absl::ResourceExhaustedError("union '" + this->name() +
+                                          "': more than 4 billion records in one batch");
+    }
     const size_t parts = this->output_.parts.size();
     const size_t chunk = (total + parts - 1) / parts;
     uint32_t seq = 0;

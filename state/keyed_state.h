@@ -22,6 +22,7 @@
 #ifndef EDDY_STATE_KEYED_STATE_H_
 #define EDDY_STATE_KEYED_STATE_H_
 
+#include <cassert>
 #include <memory>
 #include <string>
 #include <utility>
@@ -61,11 +62,14 @@ class ValueState {
   // The current key's value, or nullptr if it has none. The pointer is valid
   // until the next write to this state.
   T* Get() const {
+    assert(table_ != nullptr && "ValueState used before KeyedStateStore::Value bound it");
     auto it = table_->map.find(*store_->current_key());
     return it == table_->map.end() ? nullptr : &it->second;
   }
   // The current key's value, default-constructed first if absent.
-  T& GetOrCreate() { return table_->map[*store_->current_key()]; }
+  T& GetOrCreate() {
+    assert(table_ != nullptr && "ValueState used before KeyedStateStore::Value bound it");
+    return table_->map[*store_->current_key()]; }
   void Set(T value) { table_->map.insert_or_assign(*store_->current_key(), std::move(value)); }
   void Clear() { table_->map.erase(*store_->current_key()); }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "connectors/json_reader.h"
+#include "engine/event_time.h"
 #include "engine/job_builder.h"
 #include "engine/job_registry.h"
 #include "engine/json_writer.h"
@@ -50,7 +51,7 @@ class DailyCounter {
 
   void Open(eddy::KeyedStateStore<std::string>& state) { days_ = state.Value<Days>("days"); }
   void ProcessElement(const Play& p, eddy::ProcessContext<std::string, DayPlays>& ctx) {
-    const int64_t day = p.ts - p.ts % kDayMs;
+    const int64_t day = eddy::WindowStart(p.ts, kDayMs);
     ++days_.GetOrCreate()[day];
     ctx.RegisterTimer(day + kDayMs - 1);
   }

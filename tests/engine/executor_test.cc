@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "connectors/json_reader.h"
+#include "engine/event_time.h"
 #include "engine/job_builder.h"
 #include "gtest/gtest.h"
 #include "tests/testing/memory_io.h"
@@ -59,7 +60,7 @@ class WindowSummer {
   };
   void Open(KeyedStateStore<int64_t>& s) { acc_ = s.Value<Acc>("acc"); }
   void ProcessElement(const Ev& e, ProcessContext<int64_t, WindowSum>& ctx) {
-    const int64_t start = e.ts - ((e.ts % kWindow) + kWindow) % kWindow;
+    const int64_t start = WindowStart(e.ts, kWindow);
     auto& w = acc_.GetOrCreate().windows[start];
     w.first += e.value;
     ++w.second;
@@ -229,7 +230,7 @@ TEST(ExecutorTest, WindowsMatchBruteForceOnRandomOutOfOrderStreams) {
           if (e->value % 3 == 0) expanded.push_back(Ev{e->ts, e->key, e->value * 10});
           for (const Ev& x : expanded) {
             if (x.value % 5 == 0) continue;
-            const int64_t start = x.ts - ((x.ts % kWindow) + kWindow) % kWindow;
+            const int64_t start = WindowStart(x.ts, kWindow);
             auto& w = ref[{x.key, start}];
             w.first += x.value;
             ++w.second;
@@ -426,7 +427,10 @@ TEST(ExecutorTest, IdlePartitionStopsHoldingBackTheWatermark) {
     MemoryOutputs outputs;
     RunOptions ro;
     ro.batch_size = 100;
-    EXPECT_TRUE(Executor::Run(*std::move(graph), std::move(inputs), outputs, ro).ok());
+    absl::StatusOr<RunStats> stats = Executor::Run(*std::move(graph), std::move(inputs), outputs, ro);
+    EXPECT_TRUE(stats.ok());
+    // Both partitions are read from the first batch on: nothing is late.
+    EXPECT_EQ(stats->late_events, 0u);
     size_t before_end = 0;
     for (const std::string& wm : outputs.lines("fired")) {
       if (wm != absl::StrCat(kMaxEventTime)) ++before_end;
@@ -435,6 +439,55 @@ TEST(ExecutorTest, IdlePartitionStopsHoldingBackTheWatermark) {
   };
   EXPECT_EQ(run(/*idle_ms=*/0), 0u);
   EXPECT_GT(run(/*idle_ms=*/1000), 1000u);
+}
+
+TEST(ExecutorTest, EveryFileIsReadFromTheStartSoInOrderDataIsNeverLate) {
+  // 20 files of in-order events with the default idle timeout, and batches
+  // smaller and larger than the number of files: every file must be read
+  // every batch (or in rotation), never starved until another finishes.
+  std::vector<std::vector<std::string>> files(20);
+  for (int f = 0; f < 20; ++f) {
+    for (int i = 0; i < 500; ++i) files[f].push_back(absl::StrCat(1'000'000 + i * 1000, ",", f, ",1"));
+  }
+  for (size_t batch : {7u, 64u, 4096u}) {
+    Stream3 s;
+    s.partitions = files;
+    Options o;
+    o.batch_size = batch;
+    o.bound_ms = 0;
+    o.idle_ms = 60'000;
+    const RunResult r = RunJob(s, o);
+    EXPECT_EQ(r.stats.late_events, 0u) << "batch " << batch;
+    EXPECT_EQ(r.stats.events, 10'000u);
+  }
+}
+
+TEST(ExecutorTest, OperatorCountsAreTheSameForAnyThreadCount) {
+  const Stream3 s = RandomStream(17, 3, 3000, 50, 11);
+  Options o;
+  const RunResult one = RunJob(s, o);
+  o.threads = 3;
+  const RunResult three = RunJob(s, o);
+  EXPECT_EQ(one.stats.operator_records, three.stats.operator_records);
+  std::map<std::string, uint64_t> counts(one.stats.operator_records.begin(),
+                                         one.stats.operator_records.end());
+  EXPECT_EQ(counts["events"], one.stats.events - one.stats.dead_letters - one.stats.late_events);
+  EXPECT_EQ(counts["by_key"], counts["drop5"]);
+  EXPECT_EQ(counts["running_counts"], counts["by_key"]);
+  EXPECT_EQ(counts["both"], 2 * counts["drop5"]);
+  EXPECT_GT(counts["window_sums"], 0u);
+}
+
+TEST(ExecutorTest, EventTimesOutOfRangeAreDeadLetters) {
+  Stream3 s;
+  s.partitions = {{"1000,1,1", "9223372036854775807,1,1", "-9223372036854775808,1,1",
+                   "9007199254740993,1,1", "2000,1,1"}};
+  Options o;
+  const RunResult r = RunJob(s, o);
+  EXPECT_EQ(r.stats.dead_letters, 3u);
+  EXPECT_EQ(r.stats.dead_letter_reasons.at("event time out of range"), 3u);
+  EXPECT_EQ(r.stats.late_events, 0u);
+  EXPECT_EQ(r.out.at("running").size(), 2u);
 }
 
 TEST(ExecutorTest, MissingInputBindingIsAnError) {

@@ -87,7 +87,13 @@ TEST(JobBuilderTest, NegativeDurationsAreAnError) {
   EventTimeOptions et;
   et.allowed_lateness = absl::Seconds(-1);
   job.Source<Ev>("events", ParseEv).WithEventTime(&Ev::ts, et).Sink("out", Encode);
-  EXPECT_NE(ErrorOf(job).find("must not be negative"), std::string::npos);
+  EXPECT_NE(ErrorOf(job).find("must be between zero and 1000 years"), std::string::npos);
+
+  JobBuilder infinite("j");
+  EventTimeOptions inf;
+  inf.allowed_lateness = absl::InfiniteDuration();
+  infinite.Source<Ev>("events", ParseEv).WithEventTime(&Ev::ts, inf).Sink("out", Encode);
+  EXPECT_NE(ErrorOf(infinite).find("between zero and 1000 years"), std::string::npos);
 }
 
 TEST(JobBuilderTest, UnionAcrossJobsIsAnError) {

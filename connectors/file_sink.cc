@@ -1,5 +1,8 @@
 #include "connectors/file_sink.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -31,6 +34,13 @@ class JsonLinesFileWriter final : public OutputWriter {
       return Error("write");
     }
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> Sync() override {
+    if (std::fflush(file_) != 0 || ::fdatasync(fileno(file_)) != 0) return Error("sync");
+    const long size = std::ftell(file_);
+    if (size < 0) return Error("sync");
+    return static_cast<uint64_t>(size);
   }
 
   absl::Status Close() override {
@@ -74,6 +84,13 @@ class GzipLinesFileWriter final : public OutputWriter {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<uint64_t> Sync() override {
+    // A gzip stream cannot be cut back at an arbitrary size: gzip outputs are
+    // not resumable, and Sync only flushes.
+    if (gzflush(gz_, Z_SYNC_FLUSH) != Z_OK) return Error("sync");
+    return static_cast<uint64_t>(gztell(gz_));
+  }
+
   absl::Status Close() override {
     if (gz_ == nullptr) return absl::OkStatus();
     const int rc = gzclose(gz_);
@@ -114,6 +131,29 @@ absl::StatusOr<std::unique_ptr<OutputWriter>> OpenJsonLinesFile(const std::strin
 absl::StatusOr<std::unique_ptr<OutputWriter>> DirectoryOutputFactory::Open(
     const std::string& name) {
   return OpenJsonLinesFile(absl::StrCat(dir_, "/", name, ".jsonl"));
+}
+
+absl::StatusOr<std::unique_ptr<OutputWriter>> DirectoryOutputFactory::Resume(
+    const std::string& name, uint64_t size) {
+  const std::string path = absl::StrCat(dir_, "/", name, ".jsonl");
+  FILE* f = std::fopen(path.c_str(), "r+b");
+  if (f == nullptr && errno == ENOENT && size == 0) f = std::fopen(path.c_str(), "w+b");
+  if (f == nullptr) {
+    return absl::DataLossError(absl::StrCat("cannot reopen ", path, " to resume: ", std::strerror(errno)));
+  }
+  struct stat st;
+  if (::fstat(fileno(f), &st) != 0 || static_cast<uint64_t>(st.st_size) < size) {
+    std::fclose(f);
+    return absl::DataLossError(absl::StrCat(path, " is shorter than the checkpoint recorded (",
+                                            size, " bytes): outputs were lost"));
+  }
+  if (::ftruncate(fileno(f), static_cast<off_t>(size)) != 0 ||
+      std::fseek(f, static_cast<long>(size), SEEK_SET) != 0) {
+    std::fclose(f);
+    return absl::DataLossError(absl::StrCat("cannot cut ", path, " back to ", size, " bytes: ",
+                                            std::strerror(errno)));
+  }
+  return std::unique_ptr<OutputWriter>(new JsonLinesFileWriter(path, f));
 }
 
 absl::Status EnsureDirectory(const std::string& dir) {

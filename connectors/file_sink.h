@@ -21,6 +21,8 @@ class DirectoryOutputFactory final : public OutputFactory {
  public:
   explicit DirectoryOutputFactory(std::string dir) : dir_(std::move(dir)) {}
   absl::StatusOr<std::unique_ptr<OutputWriter>> Open(const std::string& name) override;
+  absl::StatusOr<std::unique_ptr<OutputWriter>> Resume(const std::string& name,
+                                                       uint64_t size) override;
 
  private:
   std::string dir_;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "state/codec.h"
 
 namespace eddy {
 namespace {
@@ -48,6 +49,7 @@ FileInputPartition::~FileInputPartition() { gzclose(static_cast<gzFile>(gz_)); }
 absl::StatusOr<bool> FileInputPartition::Fill() {
   if (eof_) return false;
   // Drop consumed bytes, then append a chunk.
+  base_offset_ += pos_;
   buf_.erase(0, pos_);
   pos_ = 0;
   const size_t old = buf_.size();
@@ -146,6 +148,37 @@ absl::StatusOr<size_t> FileInputPartition::Read(size_t max_records, uint32_t par
     ++produced;
   }
   return produced;
+}
+
+std::string FileInputPartition::Position() const {
+  std::string out;
+  EncodeTo(base_offset_ + pos_, out);
+  EncodeTo(line_, out);
+  return out;
+}
+
+absl::Status FileInputPartition::SeekTo(absl::string_view position) {
+  uint64_t offset = 0;
+  uint64_t line = 0;
+  absl::string_view in = position;
+  if (!DecodeFrom(in, offset) || !DecodeFrom(in, line) || !in.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": malformed file position"));
+  }
+  gzFile gz = static_cast<gzFile>(gz_);
+  // zlib seeks in the uncompressed stream (forward decompression for gzip).
+  if (gzseek(gz, static_cast<z_off_t>(offset), SEEK_SET) != static_cast<z_off_t>(offset)) {
+    int errnum = 0;
+    return absl::DataLossError(absl::StrCat(path_, ": cannot seek to offset ", offset,
+                                            " (file shorter than the checkpoint?): ",
+                                            gzerror(gz, &errnum)));
+  }
+  buf_.clear();
+  pos_ = 0;
+  base_offset_ = offset;
+  line_ = line;
+  eof_ = false;
+  finished_ = false;
+  return absl::OkStatus();
 }
 
 }  // namespace eddy

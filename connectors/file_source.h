@@ -35,6 +35,9 @@ class FileInputPartition final : public InputPartition {
   absl::StatusOr<size_t> Read(size_t max_records, uint32_t partition,
                               RawRecordBatch& out) override;
   bool finished() const override { return finished_; }
+  // Uncompressed byte offset and line number of the next record.
+  std::string Position() const override;
+  absl::Status SeekTo(absl::string_view position) override;
 
  private:
   FileInputPartition(std::string path, void* gz, size_t max_record_bytes);
@@ -46,7 +49,8 @@ class FileInputPartition final : public InputPartition {
   void* gz_;  // gzFile
   size_t max_record_bytes_;
   std::string buf_;
-  size_t pos_ = 0;  // start of unconsumed bytes in buf_
+  size_t pos_ = 0;           // start of unconsumed bytes in buf_
+  uint64_t base_offset_ = 0;  // file offset (uncompressed) of buf_[0]
   uint64_t line_ = 0;
   bool eof_ = false;
   bool finished_ = false;

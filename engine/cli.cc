@@ -40,6 +40,13 @@ const std::vector<FlagDef>& ReplayFlags() {
       {"batch-size", FlagDef::kValue, "records per source per batch (default 4096)"},
       {"max-record-bytes", FlagDef::kValue, "longer records go to dead letters (default 1048576)"},
       {"param", FlagDef::kRepeated, "KEY=VALUE passed to the job's builder"},
+      {"state-dir", FlagDef::kValue,
+       "keep keyed state and checkpoints here (RocksDB); rerun with it to resume after a crash"},
+      {"checkpoint-every", FlagDef::kValue, "checkpoint every N input records (default 100000)"},
+      {"checkpoint-interval-ms", FlagDef::kValue,
+       "and at least every N ms of wall time (default 10000; 0: off)"},
+      {"state-memory-mb", FlagDef::kValue,
+       "memory for state: caches, RocksDB block cache and memtables (default 256)"},
   };
   return defs;
 }
@@ -102,6 +109,14 @@ absl::StatusOr<ReplayOptions> ParseReplay(const std::vector<std::string>& args) 
   EDDY_ASSIGN_OR_RETURN(int64_t batch, parsed.GetInt("batch-size", 4096, 1, 1 << 24));
   EDDY_ASSIGN_OR_RETURN(int64_t max_bytes,
                         parsed.GetInt("max-record-bytes", 1 << 20, 16, int64_t{1} << 30));
+  EDDY_ASSIGN_OR_RETURN(int64_t every, parsed.GetInt("checkpoint-every", 100000, 0, INT64_MAX));
+  EDDY_ASSIGN_OR_RETURN(int64_t interval,
+                        parsed.GetInt("checkpoint-interval-ms", 10000, 0, INT64_MAX));
+  EDDY_ASSIGN_OR_RETURN(int64_t memory_mb, parsed.GetInt("state-memory-mb", 256, 16, 1 << 20));
+  options.state_dir = parsed.Get("state-dir");
+  options.checkpoint_every_records = static_cast<uint64_t>(every);
+  options.checkpoint_interval_ms = interval;
+  options.state_memory_bytes = static_cast<size_t>(memory_mb) << 20;
   options.threads = static_cast<int>(threads);
   options.batch_size = static_cast<size_t>(batch);
   options.max_record_bytes = static_cast<size_t>(max_bytes);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -10,6 +12,7 @@
 #include "engine/status_macros.h"
 #include "engine/thread_pool.h"
 #include "engine/watermark_tracker.h"
+#include "state/codec.h"
 
 namespace eddy {
 namespace {
@@ -104,27 +107,90 @@ std::string Origin(const SourceRuntime& src, const RawRecordBatch::Entry& e) {
 
 int64_t WallMillis() { return absl::ToUnixMillis(absl::Now()); }
 
-}  // namespace
+// One run of a job graph: the state that lives for the whole run.
+class JobRun {
+ public:
+  JobRun(JobGraph& graph, const RunOptions& options)
+      : graph_(graph), options_(options), parts_(options.threads), pool_(options.threads) {}
 
-absl::StatusOr<RunStats> Executor::Run(JobGraph graph, Inputs inputs, OutputFactory& outputs,
-                                       const RunOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  if (options.threads < 1) return absl::InvalidArgumentError("threads must be at least 1");
-  if (options.batch_size < 1 || options.batch_size > (size_t{1} << 24)) {
-    return absl::InvalidArgumentError("batch size must be between 1 and 16777216");
+  absl::Status Bind(Executor::Inputs inputs);
+  absl::Status Open(OutputFactory& outputs);
+  absl::StatusOr<RunStats> Loop();
+
+ private:
+  absl::Status ReadAndDecode(BatchContext& ctx, bool& all_finished);
+  absl::Status WriteDeadLetter(const SourceRuntime& src, const SourceDecodeReport::Failure& f);
+  absl::Status WriteLate(const SourceRuntime& src, const SourceDecodeReport::Late& l);
+  absl::Status RunSteps(const BatchContext& ctx);
+  absl::Status Checkpoint();
+  absl::Status Restore(const std::string& saved, OutputFactory& outputs);
+  void CountOutput(size_t index) {
+    Node* node = graph_.nodes()[index].get();
+    for (int p = 0; p < parts_; ++p) node_records_[index][p] += node->PartitionOutputSize(p);
   }
-  const int parts = options.threads;
 
-  // Bind inputs to sources.
-  WatermarkTracker tracker;
-  std::vector<SourceRuntime> sources;
-  for (SourceOperator* op : graph.sources()) {
+  JobGraph& graph_;
+  const RunOptions& options_;
+  const int parts_;
+  ThreadPool pool_;
+  WatermarkTracker tracker_;
+  std::vector<SourceRuntime> sources_;
+  std::vector<size_t> source_index_;  // node index of each source
+  std::vector<Step> steps_;
+  // Outputs: the sinks', then dead letters and late records.
+  std::vector<std::string> output_names_;
+  std::vector<std::unique_ptr<OutputWriter>> writers_;
+  OutputWriter* dead_writer_ = nullptr;
+  OutputWriter* late_writer_ = nullptr;
+  RunStats stats_;
+  // Records produced per operator, per partition (summed at the end).
+  std::vector<std::vector<uint64_t>> node_records_;
+  EventTime watermark_ = kMinEventTime;
+  int64_t replay_clock_ = kMinEventTime;
+  uint64_t records_since_checkpoint_ = 0;
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
+  std::string line_;
+};
+
+// What a checkpoint records besides the operators' state.
+struct CheckpointRecord {
+  uint64_t batch_size = 0;
+  uint64_t batches = 0;
+  int64_t watermark = 0;
+  int64_t replay_clock = 0;
+  std::vector<std::string> partition_names;  // every source's partitions, in order
+  std::vector<std::string> positions;        // same order
+  std::vector<uint64_t> cursors;             // per source
+  std::string tracker;
+  std::vector<std::pair<std::string, uint64_t>> output_sizes;
+  uint64_t events = 0;
+  uint64_t dead_letters = 0;
+  uint64_t late_events = 0;
+  std::map<std::string, uint64_t> dead_letter_reasons;
+  std::vector<uint64_t> node_records;  // per node, summed over partitions
+  std::vector<uint64_t> sink_written;  // per sink
+};
+
+}  // namespace
+}  // namespace eddy
+
+EDDY_CODEC(eddy::CheckpointRecord, batch_size, batches, watermark, replay_clock, partition_names, positions,
+           cursors, tracker, output_sizes, events, dead_letters, late_events, dead_letter_reasons,
+           node_records, sink_written);
+
+namespace eddy {
+namespace {
+
+constexpr char kCheckpointKey[] = "eddy.checkpoint";
+
+absl::Status JobRun::Bind(Executor::Inputs inputs) {
+  for (SourceOperator* op : graph_.sources()) {
     SourceRuntime src;
     src.op = op;
     auto it = inputs.find(op->node()->name());
     if (it == inputs.end() || it->second.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("job '", graph.name(), "': no input given for source '",
+          absl::StrCat("job '", graph_.name(), "': no input given for source '",
                        op->node()->name(), "'"));
     }
     src.partitions = std::move(it->second);
@@ -132,154 +198,303 @@ absl::StatusOr<RunStats> Executor::Run(JobGraph graph, Inputs inputs, OutputFact
     const EventTimeOptions& et = op->event_time();
     for (size_t p = 0; p < src.partitions.size(); ++p) {
       src.tracker_index.push_back(
-          tracker.AddPartition(absl::ToInt64Milliseconds(et.max_out_of_orderness),
-                               absl::ToInt64Milliseconds(et.idle_timeout)));
+          tracker_.AddPartition(absl::ToInt64Milliseconds(et.max_out_of_orderness),
+                                absl::ToInt64Milliseconds(et.idle_timeout)));
     }
-    sources.push_back(std::move(src));
+    sources_.push_back(std::move(src));
+    for (size_t i = 0; i < graph_.nodes().size(); ++i) {
+      if (graph_.nodes()[i].get() == op->node()) source_index_.push_back(i);
+    }
   }
   if (!inputs.empty()) {
     std::vector<std::string> names;
     for (const auto& [name, unused] : inputs) names.push_back(name);
-    return absl::InvalidArgumentError(absl::StrCat("job '", graph.name(), "' has no source named ",
+    return absl::InvalidArgumentError(absl::StrCat("job '", graph_.name(), "' has no source named ",
                                                    absl::StrJoin(names, ", ")));
   }
+  return absl::OkStatus();
+}
 
-  // Outputs.
-  std::vector<std::unique_ptr<OutputWriter>> writers;
-  for (SinkNodeBase* sink : graph.sinks()) {
-    EDDY_ASSIGN_OR_RETURN(std::unique_ptr<OutputWriter> w, outputs.Open(sink->name()));
-    sink->set_writer(w.get());
-    writers.push_back(std::move(w));
-  }
-  EDDY_ASSIGN_OR_RETURN(std::unique_ptr<OutputWriter> dead_writer, outputs.Open("dead_letters"));
-  EDDY_ASSIGN_OR_RETURN(std::unique_ptr<OutputWriter> late_writer, outputs.Open("late_events"));
+absl::Status JobRun::Open(OutputFactory& outputs) {
+  node_records_.assign(graph_.nodes().size(), std::vector<uint64_t>(parts_, 0));
+  for (SinkNodeBase* sink : graph_.sinks()) output_names_.push_back(sink->name());
+  output_names_.push_back("dead_letters");
+  output_names_.push_back("late_events");
 
-  for (const auto& node : graph.nodes()) EDDY_RETURN_IF_ERROR(node->Open(parts));
-  const std::vector<Step> steps = PlanSteps(graph);
-
-  ThreadPool pool(options.threads);
-  RunStats stats;
-  // Records produced per operator, per partition (summed at the end).
-  std::vector<std::vector<uint64_t>> node_records(graph.nodes().size(),
-                                                  std::vector<uint64_t>(parts, 0));
-  const auto count_output = [&](Node* node, size_t index) {
-    for (int p = 0; p < parts; ++p) node_records[index][p] += node->PartitionOutputSize(p);
-  };
-  std::vector<size_t> index_of_source;
-  for (SourceOperator* op : graph.sources()) {
-    for (size_t i = 0; i < graph.nodes().size(); ++i) {
-      if (graph.nodes()[i].get() == op->node()) index_of_source.push_back(i);
+  std::optional<std::string> saved;
+  if (options_.state != nullptr) {
+    EDDY_ASSIGN_OR_RETURN(saved, options_.state->GetMeta(kCheckpointKey));
+    const size_t stateful = std::max<size_t>(1, graph_.nodes().size());
+    for (const auto& node : graph_.nodes()) {
+      node->AttachState(options_.state, options_.state->cache_budget() / stateful / parts_);
     }
   }
-  EventTime watermark = kMinEventTime;
-  int64_t replay_clock = kMinEventTime;
-  std::string line;
-
-  for (;;) {
-    for (const auto& node : graph.nodes()) node->ClearOutput();
-    BatchContext ctx;
-    ctx.partitions = parts;
-    ctx.pool = &pool;
-    ctx.previous_watermark = watermark;
-
-    // Read and decode.
-    bool all_finished = true;
-    size_t batch_records = 0;
-    for (SourceRuntime& src : sources) {
-      EDDY_RETURN_IF_ERROR(ReadBatch(src, options.batch_size));
-      batch_records += src.batch.entries.size();
-      src.op->Decode(src.batch, src.partitions.size(), ctx, src.report);
-      count_output(src.op->node(), index_of_source[&src - sources.data()]);
-      for (const auto& f : src.report.failures) {
-        const RawRecordBatch::Entry& e = src.batch.entries[f.entry];
-        line.clear();
-        JsonObjectWriter w(line);
-        w.Field("origin", Origin(src, e))
-            .Field("source", src.op->node()->name())
-            .Field("reason", f.reason)
-            .Field("record", src.batch.View(e));
-        w.Close();
-        EDDY_RETURN_IF_ERROR(dead_writer->Write(line));
-        ++stats.dead_letters;
-        auto rit = stats.dead_letter_reasons.find(f.reason);
-        if (rit != stats.dead_letter_reasons.end()) {
-          ++rit->second;
-        } else if (stats.dead_letter_reasons.size() < kMaxReasons) {
-          stats.dead_letter_reasons[f.reason] = 1;
-        } else {
-          ++stats.dead_letter_reasons["other"];
-        }
-      }
-      for (const auto& l : src.report.late) {
-        const RawRecordBatch::Entry& e = src.batch.entries[l.entry];
-        line.clear();
-        JsonObjectWriter w(line);
-        w.Field("origin", Origin(src, e))
-            .Field("source", src.op->node()->name())
-            .Field("ts", l.ts)
-            .Field("watermark", watermark)
-            .Field("record", src.batch.View(e));
-        w.Close();
-        EDDY_RETURN_IF_ERROR(late_writer->Write(line));
-        ++stats.late_events;
-      }
-      for (EventTime t : src.report.max_ts) replay_clock = std::max(replay_clock, t);
+  if (saved.has_value()) {
+    EDDY_RETURN_IF_ERROR(Restore(*saved, outputs));
+  } else {
+    for (const std::string& name : output_names_) {
+      EDDY_ASSIGN_OR_RETURN(std::unique_ptr<OutputWriter> w, outputs.Open(name));
+      writers_.push_back(std::move(w));
     }
-    stats.events += batch_records;
+  }
+  for (size_t i = 0; i < graph_.sinks().size(); ++i) graph_.sinks()[i]->set_writer(writers_[i].get());
+  dead_writer_ = writers_[graph_.sinks().size()].get();
+  late_writer_ = writers_[graph_.sinks().size() + 1].get();
 
-    // Advance event time.
-    const int64_t now = options.clock == RunOptions::Clock::kReplay ? replay_clock : WallMillis();
-    for (SourceRuntime& src : sources) {
-      for (size_t p = 0; p < src.partitions.size(); ++p) {
-        // Records (even bad or late ones) and not being polled both count as
-        // activity; only an empty poll is silence.
-        if (!src.polled_empty[p]) tracker.Observe(src.tracker_index[p], src.report.max_ts[p], now);
-        if (src.partitions[p]->finished()) {
-          tracker.MarkFinished(src.tracker_index[p]);
-        } else {
-          all_finished = false;
-        }
-      }
+  for (const auto& node : graph_.nodes()) EDDY_RETURN_IF_ERROR(node->Open(parts_));
+  steps_ = PlanSteps(graph_);
+  return absl::OkStatus();
+}
+
+absl::Status JobRun::Restore(const std::string& saved, OutputFactory& outputs) {
+  const std::string where = absl::StrCat("state directory ", options_.state->path());
+  CheckpointRecord cp;
+  if (!DecodeAll(saved, cp)) return absl::DataLossError(where + ": undecodable checkpoint");
+  std::vector<std::string> names;
+  for (const SourceRuntime& src : sources_) {
+    for (const auto& part : src.partitions) names.push_back(part->name());
+  }
+  if (names != cp.partition_names) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, " was checkpointed reading ", absl::StrJoin(cp.partition_names, ", "),
+        "; this run reads ", absl::StrJoin(names, ", "), " (resume with the same inputs)"));
+  }
+  if (cp.batch_size != options_.batch_size) {
+    // Watermarks advance between batches: another batch size would give
+    // other results than the run being resumed.
+    return absl::InvalidArgumentError(absl::StrCat(where, " was checkpointed with batch size ",
+                                                   cp.batch_size, "; resume with the same"));
+  }
+  if (cp.cursors.size() != sources_.size() || cp.node_records.size() != graph_.nodes().size() ||
+      cp.sink_written.size() != graph_.sinks().size() ||
+      cp.output_sizes.size() != output_names_.size()) {
+    return absl::InvalidArgumentError(where + " was written by a different version of this job");
+  }
+  size_t k = 0;
+  for (size_t s = 0; s < sources_.size(); ++s) {
+    sources_[s].cursor = cp.cursors[s];
+    for (auto& part : sources_[s].partitions) {
+      absl::Status st = part->SeekTo(cp.positions[k++]);
+      if (!st.ok()) return absl::Status(st.code(), absl::StrCat("resuming: ", st.message()));
     }
-    watermark = tracker.Advance(now);
-    ctx.watermark = watermark;
+  }
+  if (!tracker_.Restore(cp.tracker)) return absl::DataLossError(where + ": bad watermark state");
+  for (size_t i = 0; i < output_names_.size(); ++i) {
+    if (cp.output_sizes[i].first != output_names_[i]) {
+      return absl::InvalidArgumentError(where + " was written by a different version of this job");
+    }
+    EDDY_ASSIGN_OR_RETURN(std::unique_ptr<OutputWriter> w,
+                          outputs.Resume(output_names_[i], cp.output_sizes[i].second));
+    writers_.push_back(std::move(w));
+  }
+  watermark_ = cp.watermark;
+  replay_clock_ = cp.replay_clock;
+  stats_.batches = cp.batches;
+  stats_.events = cp.events;
+  stats_.dead_letters = cp.dead_letters;
+  stats_.late_events = cp.late_events;
+  stats_.dead_letter_reasons = cp.dead_letter_reasons;
+  for (size_t i = 0; i < cp.node_records.size(); ++i) node_records_[i][0] = cp.node_records[i];
+  for (size_t i = 0; i < cp.sink_written.size(); ++i) graph_.sinks()[i]->set_written(cp.sink_written[i]);
+  stats_.resumed = true;
+  return absl::OkStatus();
+}
 
-    // Run the operators.
-    for (const Step& step : steps) {
-      if (step.barrier != nullptr) {
-        EDDY_RETURN_IF_ERROR(step.barrier->RunBarrier(ctx));
-        count_output(step.barrier, step.barrier_index);
+absl::Status JobRun::Checkpoint() {
+  const auto begin = std::chrono::steady_clock::now();
+  CheckpointRecord cp;
+  // Outputs first: what the checkpoint says was written must be on disk.
+  for (size_t i = 0; i < writers_.size(); ++i) {
+    EDDY_ASSIGN_OR_RETURN(uint64_t size, writers_[i]->Sync());
+    cp.output_sizes.emplace_back(output_names_[i], size);
+  }
+  std::unique_ptr<StateDirectory::Batch> batch = options_.state->NewBatch();
+  for (const auto& node : graph_.nodes()) EDDY_RETURN_IF_ERROR(node->Snapshot(*batch));
+  cp.batch_size = options_.batch_size;
+  cp.batches = stats_.batches;
+  cp.watermark = watermark_;
+  cp.replay_clock = replay_clock_;
+  for (const SourceRuntime& src : sources_) {
+    cp.cursors.push_back(src.cursor);
+    for (const auto& part : src.partitions) {
+      cp.partition_names.push_back(part->name());
+      cp.positions.push_back(part->Position());
+    }
+  }
+  cp.tracker = tracker_.Save();
+  cp.events = stats_.events;
+  cp.dead_letters = stats_.dead_letters;
+  cp.late_events = stats_.late_events;
+  cp.dead_letter_reasons = stats_.dead_letter_reasons;
+  for (const auto& per_part : node_records_) {
+    uint64_t total = 0;
+    for (uint64_t n : per_part) total += n;
+    cp.node_records.push_back(total);
+  }
+  for (SinkNodeBase* sink : graph_.sinks()) cp.sink_written.push_back(sink->written());
+  batch->PutMeta(kCheckpointKey, Encode(cp));
+  EDDY_RETURN_IF_ERROR(options_.state->Commit(*batch));
+  for (const auto& node : graph_.nodes()) node->TrimState();
+  ++stats_.checkpoints;
+  stats_.last_checkpoint_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  records_since_checkpoint_ = 0;
+  last_checkpoint_ = std::chrono::steady_clock::now();
+  return absl::OkStatus();
+}
+
+absl::Status JobRun::WriteDeadLetter(const SourceRuntime& src,
+                                     const SourceDecodeReport::Failure& f) {
+  const RawRecordBatch::Entry& e = src.batch.entries[f.entry];
+  line_.clear();
+  JsonObjectWriter w(line_);
+  w.Field("origin", Origin(src, e))
+      .Field("source", src.op->node()->name())
+      .Field("reason", f.reason)
+      .Field("record", src.batch.View(e));
+  w.Close();
+  EDDY_RETURN_IF_ERROR(dead_writer_->Write(line_));
+  ++stats_.dead_letters;
+  auto it = stats_.dead_letter_reasons.find(f.reason);
+  if (it != stats_.dead_letter_reasons.end()) {
+    ++it->second;
+  } else if (stats_.dead_letter_reasons.size() < kMaxReasons) {
+    stats_.dead_letter_reasons[f.reason] = 1;
+  } else {
+    ++stats_.dead_letter_reasons["other"];
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobRun::WriteLate(const SourceRuntime& src, const SourceDecodeReport::Late& l) {
+  const RawRecordBatch::Entry& e = src.batch.entries[l.entry];
+  line_.clear();
+  JsonObjectWriter w(line_);
+  w.Field("origin", Origin(src, e))
+      .Field("source", src.op->node()->name())
+      .Field("ts", l.ts)
+      .Field("watermark", watermark_)
+      .Field("record", src.batch.View(e));
+  w.Close();
+  ++stats_.late_events;
+  return late_writer_->Write(line_);
+}
+
+absl::Status JobRun::ReadAndDecode(BatchContext& ctx, bool& all_finished) {
+  size_t batch_records = 0;
+  for (size_t s = 0; s < sources_.size(); ++s) {
+    SourceRuntime& src = sources_[s];
+    EDDY_RETURN_IF_ERROR(ReadBatch(src, options_.batch_size));
+    batch_records += src.batch.entries.size();
+    src.op->Decode(src.batch, src.partitions.size(), ctx, src.report);
+    CountOutput(source_index_[s]);
+    for (const auto& f : src.report.failures) EDDY_RETURN_IF_ERROR(WriteDeadLetter(src, f));
+    for (const auto& l : src.report.late) EDDY_RETURN_IF_ERROR(WriteLate(src, l));
+    for (EventTime t : src.report.max_ts) replay_clock_ = std::max(replay_clock_, t);
+  }
+  stats_.events += batch_records;
+  records_since_checkpoint_ += batch_records;
+
+  // Advance event time.
+  const int64_t now = options_.clock == RunOptions::Clock::kReplay ? replay_clock_ : WallMillis();
+  all_finished = true;
+  for (SourceRuntime& src : sources_) {
+    for (size_t p = 0; p < src.partitions.size(); ++p) {
+      // Records (even bad or late ones) and not being polled both count as
+      // activity; only an empty poll is silence.
+      if (!src.polled_empty[p]) tracker_.Observe(src.tracker_index[p], src.report.max_ts[p], now);
+      if (src.partitions[p]->finished()) {
+        tracker_.MarkFinished(src.tracker_index[p]);
       } else {
-        pool.ParallelFor(parts, [&](int p) {
-          for (size_t k = 0; k < step.chain.size(); ++k) {
-            step.chain[k]->RunPartition(p, ctx);
-            node_records[step.chain_index[k]][p] += step.chain[k]->PartitionOutputSize(p);
-          }
-        });
+        all_finished = false;
       }
     }
-    ++stats.batches;
+  }
+  watermark_ = tracker_.Advance(now);
+  ctx.watermark = watermark_;
+  return absl::OkStatus();
+}
 
-    if (all_finished && watermark == kMaxEventTime) break;
-    if (options.stop != nullptr && options.stop->load()) break;
+absl::Status JobRun::RunSteps(const BatchContext& ctx) {
+  for (const Step& step : steps_) {
+    if (step.barrier != nullptr) {
+      EDDY_RETURN_IF_ERROR(step.barrier->RunBarrier(ctx));
+      CountOutput(step.barrier_index);
+    } else {
+      pool_.ParallelFor(parts_, [&](int p) {
+        for (size_t k = 0; k < step.chain.size(); ++k) {
+          step.chain[k]->RunPartition(p, ctx);
+          node_records_[step.chain_index[k]][p] += step.chain[k]->PartitionOutputSize(p);
+        }
+      });
+    }
+  }
+  for (const auto& node : graph_.nodes()) EDDY_RETURN_IF_ERROR(node->state_status());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RunStats> JobRun::Loop() {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    for (const auto& node : graph_.nodes()) node->ClearOutput();
+    BatchContext ctx;
+    ctx.partitions = parts_;
+    ctx.pool = &pool_;
+    ctx.previous_watermark = watermark_;
+    bool all_finished = true;
+    EDDY_RETURN_IF_ERROR(ReadAndDecode(ctx, all_finished));
+    EDDY_RETURN_IF_ERROR(RunSteps(ctx));
+    ++stats_.batches;
+
+    const bool done = (all_finished && watermark_ == kMaxEventTime) ||
+                      (options_.stop != nullptr && options_.stop->load());
+    if (options_.state != nullptr) {
+      bool due = done || (options_.checkpoint_every_records > 0 &&
+                          records_since_checkpoint_ >= options_.checkpoint_every_records);
+      if (options_.checkpoint_interval > absl::ZeroDuration() &&
+          std::chrono::steady_clock::now() - last_checkpoint_ >=
+              absl::ToChronoMilliseconds(options_.checkpoint_interval)) {
+        due = true;
+      }
+      for (const auto& node : graph_.nodes()) due = due || node->WantsCheckpoint();
+      if (due) {
+        EDDY_RETURN_IF_ERROR(Checkpoint());
+      } else {
+        for (const auto& node : graph_.nodes()) node->TrimState();
+      }
+    }
+    if (done) break;
   }
 
-  for (auto& w : writers) EDDY_RETURN_IF_ERROR(w->Close());
-  EDDY_RETURN_IF_ERROR(dead_writer->Close());
-  EDDY_RETURN_IF_ERROR(late_writer->Close());
-
-  stats.final_watermark = watermark;
-  for (SinkNodeBase* sink : graph.sinks()) stats.sink_records.emplace_back(sink->name(), sink->written());
-  for (size_t i = 0; i < graph.nodes().size(); ++i) {
-    const Node& node = *graph.nodes()[i];
+  for (auto& w : writers_) EDDY_RETURN_IF_ERROR(w->Close());
+  stats_.final_watermark = watermark_;
+  for (SinkNodeBase* sink : graph_.sinks()) {
+    stats_.sink_records.emplace_back(sink->name(), sink->written());
+  }
+  for (size_t i = 0; i < graph_.nodes().size(); ++i) {
+    const Node& node = *graph_.nodes()[i];
     if (node.kind() == NodeKind::kSink) continue;
     uint64_t total = 0;
-    for (uint64_t n : node_records[i]) total += n;
-    stats.operator_records.emplace_back(node.name(), total);
+    for (uint64_t n : node_records_[i]) total += n;
+    stats_.operator_records.emplace_back(node.name(), total);
   }
-  stats.wall_seconds =
+  stats_.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return stats;
+  return stats_;
+}
+
+}  // namespace
+
+absl::StatusOr<RunStats> Executor::Run(JobGraph graph, Inputs inputs, OutputFactory& outputs,
+                                       const RunOptions& options) {
+  if (options.threads < 1) return absl::InvalidArgumentError("threads must be at least 1");
+  if (options.batch_size < 1 || options.batch_size > (size_t{1} << 24)) {
+    return absl::InvalidArgumentError("batch size must be between 1 and 16777216");
+  }
+  JobRun run(graph, options);
+  EDDY_RETURN_IF_ERROR(run.Bind(std::move(inputs)));
+  EDDY_RETURN_IF_ERROR(run.Open(outputs));
+  return run.Loop();
 }
 
 }  // namespace eddy

@@ -29,8 +29,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "engine/io.h"
 #include "engine/job_graph.h"
+#include "state/state_directory.h"
 
 namespace eddy {
 
@@ -46,6 +48,16 @@ struct RunOptions {
   enum class Clock { kReplay, kWall } clock = Clock::kReplay;
   // When set and true, the run stops after the current batch (live runs).
   const std::atomic<bool>* stop = nullptr;
+
+  // Checkpoints. With a state directory, keyed state lives there (behind a
+  // cache) and a checkpoint is taken after the batch in which
+  // `checkpoint_every_records` input records or `checkpoint_interval` of
+  // wall time have passed since the last one, when an operator's dirty state
+  // outgrows its budget, and at the end of the run. A run over a directory
+  // holding a checkpoint resumes from it. Not owned.
+  StateDirectory* state = nullptr;
+  uint64_t checkpoint_every_records = 100000;
+  absl::Duration checkpoint_interval = absl::Seconds(10);
 };
 
 struct RunStats {
@@ -53,6 +65,9 @@ struct RunStats {
   uint64_t dead_letters = 0;  // records that failed to decode
   uint64_t late_events = 0;   // records behind the watermark
   uint64_t batches = 0;
+  uint64_t checkpoints = 0;          // taken by this run
+  double last_checkpoint_seconds = 0;
+  bool resumed = false;              // this run continued from a checkpoint
   EventTime final_watermark = kMinEventTime;
   double wall_seconds = 0;
   std::map<std::string, uint64_t> dead_letter_reasons;

@@ -65,6 +65,13 @@ class InputPartition {
 
   // True once the partition can produce no more records.
   virtual bool finished() const = 0;
+
+  // Where reading would continue: an opaque value for SeekTo, stored in
+  // checkpoints (file offset and line; Kafka offset).
+  virtual std::string Position() const = 0;
+  // Continues reading from a position returned by Position() (possibly by
+  // another process). Errors: a position this partition cannot reach.
+  virtual absl::Status SeekTo(absl::string_view position) = 0;
 };
 
 // A destination for one output (a sink, dead letters, late records).
@@ -75,6 +82,9 @@ class OutputWriter {
   virtual ~OutputWriter() = default;
   // Writes one record; `line` holds no newline.
   virtual absl::Status Write(absl::string_view line) = 0;
+  // Makes everything written so far durable and returns the output's size in
+  // bytes (recorded in checkpoints; see OutputFactory::Resume).
+  virtual absl::StatusOr<uint64_t> Sync() = 0;
   // Flushes and closes; no Write after it.
   virtual absl::Status Close() = 0;
 };
@@ -85,6 +95,14 @@ class OutputFactory {
  public:
   virtual ~OutputFactory() = default;
   virtual absl::StatusOr<std::unique_ptr<OutputWriter>> Open(const std::string& name) = 0;
+  // Reopens an output after a crash, cutting it back to `size` bytes (what a
+  // checkpoint recorded), so that what the run writes next follows exactly
+  // what was checkpointed. Errors: the output is shorter than `size`.
+  virtual absl::StatusOr<std::unique_ptr<OutputWriter>> Resume(const std::string& name,
+                                                               uint64_t size) {
+    (void)size;
+    return absl::UnimplementedError("output '" + name + "' cannot be resumed");
+  }
 };
 
 }  // namespace eddy

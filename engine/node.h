@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "engine/record.h"
+#include "state/state_directory.h"
 
 namespace eddy {
 
@@ -78,6 +79,23 @@ class Node {
 
   // Empties the output before the next batch (keeping capacity).
   virtual void ClearOutput() = 0;
+
+  // ---- State (stateful operators override; the rest keep the defaults) ----
+
+  // Gives the operator a state directory before Open. `cache_budget` is the
+  // bytes each task's state cache may use. Without a call, state is kept in
+  // memory.
+  virtual void AttachState(StateDirectory* /*dir*/, size_t /*cache_budget*/) {}
+  // Writes what changed since the last snapshot (state, timers) into a
+  // checkpoint batch. Called between batches.
+  virtual absl::Status Snapshot(StateDirectory::Batch& /*batch*/) { return absl::OkStatus(); }
+  // Evicts cached state to stay within budget. Called between batches.
+  virtual void TrimState() {}
+  // True when the operator can only get back under its memory budget through
+  // a checkpoint (too much dirty state).
+  virtual bool WantsCheckpoint() const { return false; }
+  // The first state error met while running (e.g. a failed read).
+  virtual absl::Status state_status() const { return absl::OkStatus(); }
 
   // Records in partition p of the output of the current batch. The executor
   // reads it right after the node has run (for the run summary): later

@@ -11,6 +11,7 @@
 #include "engine/job_registry.h"
 #include "engine/json_writer.h"
 #include "engine/status_macros.h"
+#include "state/state_directory.h"
 
 namespace eddy {
 namespace {
@@ -74,6 +75,14 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
     }
   }
 
+  std::unique_ptr<StateDirectory> state;
+  if (!options.state_dir.empty()) {
+    StateDirectory::Options so;
+    so.path = options.state_dir;
+    so.job = options.job;
+    so.memory_budget_bytes = options.state_memory_bytes;
+    EDDY_ASSIGN_OR_RETURN(state, StateDirectory::Open(so));
+  }
   EDDY_RETURN_IF_ERROR(EnsureDirectory(options.output_dir));
   // Outputs must not be read back as inputs (or truncated while being read).
   std::error_code ec;
@@ -89,6 +98,9 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
   run.threads = options.threads;
   run.batch_size = options.batch_size;
   run.clock = RunOptions::Clock::kReplay;
+  run.state = state.get();
+  run.checkpoint_every_records = options.checkpoint_every_records;
+  run.checkpoint_interval = absl::Milliseconds(options.checkpoint_interval_ms);
   EDDY_ASSIGN_OR_RETURN(RunStats stats,
                         Executor::Run(std::move(graph), std::move(inputs), outputs, run));
 
@@ -120,6 +132,8 @@ std::string SummaryJson(const std::string& job, const ReplayOptions& options,
       .Field("batch_size", static_cast<int64_t>(options.batch_size))
       .Field("batches", static_cast<int64_t>(stats.batches))
       .Field("final_watermark", stats.final_watermark)
+      .Field("checkpoints", static_cast<int64_t>(stats.checkpoints))
+      .Field("resumed", stats.resumed)
       .RawField("sinks", counts(stats.sink_records))
       .RawField("operators", counts(stats.operator_records))
       .RawField("dead_letter_reasons", counts(stats.dead_letter_reasons));

@@ -27,6 +27,12 @@ struct ReplayOptions {
   int threads = 1;
   size_t batch_size = 4096;
   size_t max_record_bytes = 1 << 20;
+  // Keyed state and checkpoints in this directory (RocksDB); empty: state in
+  // memory, no checkpoints. A directory holding a checkpoint is resumed.
+  std::string state_dir;
+  uint64_t checkpoint_every_records = 100000;
+  int64_t checkpoint_interval_ms = 10000;
+  size_t state_memory_bytes = size_t{256} << 20;
 };
 
 // Errors: InvalidArgument / NotFound for a bad invocation (unknown job,

@@ -76,6 +76,8 @@ class SinkNodeBase : public Node {
   // The writer the sink's records go to. Not owned; set before Open.
   void set_writer(OutputWriter* writer) { writer_ = writer; }
   uint64_t written() const { return written_; }
+  // Restores the count after resuming from a checkpoint.
+  void set_written(uint64_t n) { written_ = n; }
 
  protected:
   OutputWriter* writer_ = nullptr;

@@ -1,6 +1,9 @@
 #include "engine/watermark_tracker.h"
 
 #include <algorithm>
+#include <tuple>
+
+#include "state/codec.h"
 
 namespace eddy {
 
@@ -57,6 +60,28 @@ EventTime WatermarkTracker::Advance(int64_t now) {
     current_ = std::max(current_, min_wm);
   }
   return current_;
+}
+
+std::string WatermarkTracker::Save() const {
+  std::vector<std::tuple<int64_t, int64_t, bool>> parts;
+  for (const Partition& p : parts_) parts.emplace_back(p.max_ts, p.last_active, p.finished);
+  std::string out;
+  EncodeTo(parts, out);
+  EncodeTo(current_, out);
+  EncodeTo(first_now_, out);
+  return out;
+}
+
+bool WatermarkTracker::Restore(absl::string_view saved) {
+  std::vector<std::tuple<int64_t, int64_t, bool>> parts;
+  if (!DecodeFrom(saved, parts) || !DecodeFrom(saved, current_) ||
+      !DecodeFrom(saved, first_now_) || !saved.empty() || parts.size() != parts_.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::tie(parts_[i].max_ts, parts_[i].last_active, parts_[i].finished) = parts[i];
+  }
+  return true;
 }
 
 }  // namespace eddy

@@ -24,7 +24,10 @@
 #define EDDY_ENGINE_WATERMARK_TRACKER_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 #include "engine/record.h"
 
@@ -47,6 +50,11 @@ class WatermarkTracker {
   EventTime Advance(int64_t now);
 
   EventTime current() const { return current_; }
+
+  // The tracker's state, for checkpoints, and back. Restore requires the
+  // same partitions (count and order) to have been added.
+  std::string Save() const;
+  bool Restore(absl::string_view saved);
   bool IsIdle(int p, int64_t now) const;
   int partitions() const { return static_cast<int>(parts_.size()); }
 

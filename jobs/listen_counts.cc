@@ -58,7 +58,7 @@ class HourlyGenreCounter {
   }
 
   void OnTimer(EventTime time, ProcessContext<std::string, GenreCount>& ctx) {
-    Windows* windows = windows_.Get();
+    Windows* windows = windows_.Mutable();
     if (windows == nullptr) return;
     const int64_t start = time + 1 - kHourMs;
     auto it = windows->find(start);

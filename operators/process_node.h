@@ -15,6 +15,7 @@
 #define EDDY_OPERATORS_PROCESS_NODE_H_
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -22,6 +23,7 @@
 
 #include "engine/node.h"
 #include "operators/key_by_node.h"
+#include "state/codec.h"
 #include "state/keyed_state.h"
 #include "state/timer_queue.h"
 
@@ -112,20 +114,70 @@ class ProcessNode final : public Producer<typename Fn::Out> {
 
   bool partition_local() const override { return true; }
 
+  void AttachState(StateDirectory* dir, size_t cache_budget) override {
+    dir_ = dir;
+    cache_budget_ = cache_budget;
+  }
+
   absl::Status Open(int partitions) override {
     this->output_.Resize(partitions);
     tasks_.clear();
-    tasks_.reserve(partitions);
+    int timer_table = -1;
+    if (dir_ != nullptr) {
+      if constexpr (!kHasCodec<K>) {
+        return absl::FailedPreconditionError(
+            "process '" + this->name() + "': its key type has no eddy::Codec (state/codec.h), "
+            "needed to store its state");
+      }
+      absl::StatusOr<int> t = dir_->Table(this->name() + "/__timers");
+      if (!t.ok()) return t.status();
+      timer_table = *t;
+    }
     for (int p = 0; p < partitions; ++p) {
-      tasks_.emplace_back(prototype_);
-      Task& task = tasks_.back();
+      tasks_.push_back(std::make_unique<Task>(prototype_));
+      Task& task = *tasks_.back();
+      if (dir_ != nullptr) {
+        task.state.Bind(dir_, this->name(), cache_budget_);
+        task.timers.Bind(dir_, timer_table);
+        if constexpr (kHasCodec<K>) {
+          absl::Status s = task.timers.Restore([&](uint32_t group) {
+            return PartitionOfKeyGroup(group, partitions) == p;
+          });
+          if (!s.ok()) return s;
+        }
+      }
       if constexpr (process_internal::HasOpen<Fn, K>::value) task.fn.Open(task.state);
+      if (!task.state.status().ok()) return task.state.status();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Snapshot(StateDirectory::Batch& batch) override {
+    for (auto& task : tasks_) {
+      absl::Status s = task->state.Snapshot(batch);
+      if (!s.ok()) return s;
+      if constexpr (kHasCodec<K>) task->timers.Snapshot(batch);
+    }
+    return absl::OkStatus();
+  }
+  void TrimState() override {
+    for (auto& task : tasks_) task->state.Trim();
+  }
+  bool WantsCheckpoint() const override {
+    for (const auto& task : tasks_) {
+      if (task->state.WantsCheckpoint()) return true;
+    }
+    return false;
+  }
+  absl::Status state_status() const override {
+    for (const auto& task : tasks_) {
+      if (!task->state.status().ok()) return task->state.status();
     }
     return absl::OkStatus();
   }
 
   void RunPartition(int p, const BatchContext& ctx) override {
-    Task& task = tasks_[p];
+    Task& task = *tasks_[p];
     KeyedPartition<K, In>& in = input_->output()[p];
     ProcessContext<K, Out>& pc = task.context;
     pc.out_ = &this->output_.parts[p];
@@ -145,7 +197,7 @@ class ProcessNode final : public Producer<typename Fn::Out> {
   // Timers pending over all tasks (for tests and metrics).
   size_t PendingTimers() const {
     size_t n = 0;
-    for (const Task& t : tasks_) n += t.timers.size();
+    for (const auto& t : tasks_) n += t->timers.size();
     return n;
   }
 
@@ -180,7 +232,9 @@ class ProcessNode final : public Producer<typename Fn::Out> {
 
   KeyedProducer<K, In>* input_;
   Fn prototype_;
-  std::vector<Task> tasks_;
+  std::vector<std::unique_ptr<Task>> tasks_;
+  StateDirectory* dir_ = nullptr;  // nullptr: state in memory
+  size_t cache_budget_ = 0;        // per task
 };
 
 }  // namespace eddy

@@ -1,12 +1,31 @@
 // Keyed state for Process functions: values scoped to the current key.
 //
 // Each task of a keyed operator owns one KeyedStateStore. Before calling the
-// user's function the runtime sets the current key; ValueState handles then
-// read and write the value of that key. This is the in-memory backend; the
-// RocksDB backend (issue: keyed state in RocksDB) offers the same API.
+// user's function the runtime sets the current key; state handles then read
+// and write that key's entry. Three kinds of state:
+//   ValueState<K, T>      one T per key
+//   MapState<K, UK, UV>   a sorted map per key
+//   ListState<K, T>       an append-only list per key
 //
-// Thread-safety: a store and its handles belong to one task (one thread at a
-// time).
+// Backends. Unbound, the store keeps everything in memory (tests, small
+// jobs). Bound to a StateDirectory (Bind), it is a write-back cache in front
+// of RocksDB: reads that miss the cache load from RocksDB, writes stay in the
+// cache (marked dirty) until Snapshot writes them into a checkpoint batch,
+// and clean entries are evicted to stay within the memory budget (Trim), so
+// state larger than memory spills to disk. The cost of a snapshot grows with
+// the keys changed since the last one. Map and list states are stored as one
+// value per key (a key's whole map or list is rewritten when it changed).
+//
+// Persistent state needs codecs (state/codec.h) for the key and value types;
+// declaring a state without one in a bound store is an error (status()).
+//
+// Errors: a RocksDB read failure inside a user callback cannot be returned
+// there; the store records the first one (status()) and the executor stops
+// the job with it after the batch.
+//
+// Thread-safety: a store and its handles belong to one task. Pointers and
+// references returned by handles stay valid until the end of the batch
+// (eviction happens between batches), unless the entry is cleared.
 //
 // Example:
 //   struct CountPerUser {
@@ -23,12 +42,19 @@
 #define EDDY_STATE_KEYED_STATE_H_
 
 #include <cassert>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "engine/key.h"
+#include "state/codec.h"
+#include "state/state_directory.h"
 
 namespace eddy {
 
@@ -37,86 +63,401 @@ class KeyedStateStore;
 
 namespace state_internal {
 
+// Bytes of bookkeeping per cached entry (hash node, flags), on top of the
+// value's encoded size.
+inline constexpr size_t kEntryOverhead = 64;
+
+// [key group, 2 bytes big-endian][encoded key]: prefix-free, so one key
+// group's state is one contiguous key range.
+template <typename K>
+void AppendStateKey(uint32_t key_group, const K& key, std::string& out) {
+  out.push_back(static_cast<char>((key_group >> 8) & 0xFF));
+  out.push_back(static_cast<char>(key_group & 0xFF));
+  EncodeTo(key, out);
+}
+
 class TableBase {
  public:
   virtual ~TableBase() = default;
+  // Writes dirty entries into `batch`; they become clean.
+  virtual absl::Status Snapshot(StateDirectory::Batch& batch) = 0;
+  // Evicts clean entries not used since the last call, returning bytes freed.
+  virtual size_t Trim() = 0;
+  virtual size_t approx_bytes() const = 0;
+  virtual size_t dirty_bytes() const = 0;
   virtual size_t size() const = 0;
 };
 
 template <typename K, typename T>
-class ValueTable : public TableBase {
+class ValueTable final : public TableBase {
  public:
-  size_t size() const override { return map.size(); }
-  absl::flat_hash_map<K, T> map;
+  ValueTable(KeyedStateStore<K>* store, StateDirectory* dir, int table)
+      : store_(store), dir_(dir), table_(table) {}
+
+  // The current key's slot, loaded from RocksDB on a miss.
+  struct Slot {
+    T value{};
+    bool present = false;
+    bool dirty = false;
+    bool referenced = true;
+    uint32_t bytes = 0;
+  };
+
+  Slot* Find(const K& key) {
+    auto it = map_.find(key);
+    if (it != map_.end()) {
+      it->second.referenced = true;
+      return &it->second;
+    }
+    if (dir_ == nullptr) return nullptr;
+    Slot slot;
+    std::string db_key;
+    AppendStateKey(KeyGroupOf(key), key, db_key);
+    std::string bytes;
+    bool found = false;
+    absl::Status s = dir_->Get(table_, db_key, &bytes, &found);
+    if (!s.ok()) {
+      store_->RecordError(s);
+      return nullptr;
+    }
+    if (found) {
+      if constexpr (kHasCodec<T>) {
+        if (!DecodeAll(bytes, slot.value)) {
+          store_->RecordError(absl::DataLossError(
+              absl::StrCat("state directory ", dir_->path(), ": undecodable value in table ",
+                           table_)));
+          return nullptr;
+        }
+      }
+      slot.present = true;
+    }
+    slot.bytes = static_cast<uint32_t>(kEntryOverhead + bytes.size());
+    approx_bytes_ += slot.bytes;
+    return &map_.emplace(key, std::move(slot)).first->second;
+  }
+
+  Slot& FindOrInsert(const K& key) {
+    if (Slot* s = Find(key)) return *s;
+    Slot slot;
+    slot.bytes = static_cast<uint32_t>(kEntryOverhead + sizeof(T));
+    approx_bytes_ += slot.bytes;
+    return map_.emplace(key, std::move(slot)).first->second;
+  }
+
+  void MarkDirty(const K& key, Slot& slot) {
+    if (dir_ == nullptr || slot.dirty) return;
+    slot.dirty = true;
+    dirty_keys_.push_back(key);
+    dirty_bytes_ += slot.bytes;
+  }
+
+  void Erase(const K& key) {
+    if (dir_ == nullptr) {
+      auto it = map_.find(key);
+      if (it != map_.end()) {
+        approx_bytes_ -= it->second.bytes;
+        map_.erase(it);
+      }
+      return;
+    }
+    // Keep a tombstone until the next snapshot deletes the key on disk.
+    Slot& slot = FindOrInsert(key);
+    slot.present = false;
+    slot.value = T{};
+    MarkDirty(key, slot);
+  }
+
+  absl::Status Snapshot(StateDirectory::Batch& batch) override {
+    if constexpr (kHasCodec<T>) {
+      std::string db_key;
+      std::string value;
+      for (const K& key : dirty_keys_) {
+        auto it = map_.find(key);
+        if (it == map_.end() || !it->second.dirty) continue;
+        Slot& slot = it->second;
+        db_key.clear();
+        AppendStateKey(KeyGroupOf(key), key, db_key);
+        if (slot.present) {
+          value.clear();
+          EncodeTo(slot.value, value);
+          batch.Put(table_, db_key, value);
+          approx_bytes_ -= slot.bytes;
+          slot.bytes = static_cast<uint32_t>(kEntryOverhead + value.size());
+          approx_bytes_ += slot.bytes;
+        } else {
+          batch.Delete(table_, db_key);
+        }
+        slot.dirty = false;
+      }
+    }
+    dirty_keys_.clear();
+    dirty_bytes_ = 0;
+    return absl::OkStatus();
+  }
+
+  size_t Trim() override {
+    if (dir_ == nullptr) return 0;
+    size_t freed = 0;
+    for (auto it = map_.begin(); it != map_.end();) {
+      Slot& slot = it->second;
+      if (slot.dirty) {
+        ++it;
+      } else if (slot.referenced) {
+        slot.referenced = false;  // second chance (CLOCK)
+        ++it;
+      } else {
+        freed += slot.bytes;
+        approx_bytes_ -= slot.bytes;
+        map_.erase(it++);
+      }
+    }
+    return freed;
+  }
+
+  size_t approx_bytes() const override { return approx_bytes_; }
+  size_t dirty_bytes() const override { return dirty_bytes_; }
+  size_t size() const override {
+    size_t n = 0;
+    for (const auto& [k, slot] : map_) n += slot.present ? 1 : 0;
+    return n;
+  }
+
+ private:
+  KeyedStateStore<K>* store_;
+  StateDirectory* dir_;  // nullptr: in memory
+  int table_;
+  absl::node_hash_map<K, Slot> map_;
+  std::vector<K> dirty_keys_;
+  size_t approx_bytes_ = 0;
+  size_t dirty_bytes_ = 0;
 };
 
 }  // namespace state_internal
 
-// A handle to one named value per key. Default-constructed handles are
-// unbound; bind them with KeyedStateStore::Value in the function's Open.
+// One T per key. Default-constructed handles are unbound; bind them with
+// KeyedStateStore::Value in the function's Open.
 template <typename K, typename T>
 class ValueState {
  public:
   ValueState() = default;
 
-  // The current key's value, or nullptr if it has none. The pointer is valid
-  // until the next write to this state.
-  T* Get() const {
-    assert(table_ != nullptr && "ValueState used before KeyedStateStore::Value bound it");
-    auto it = table_->map.find(*store_->current_key());
-    return it == table_->map.end() ? nullptr : &it->second;
+  // The current key's value, or nullptr if it has none.
+  const T* Get() const {
+    auto* slot = Slot();
+    return slot != nullptr && slot->present ? &slot->value : nullptr;
+  }
+  // The current key's value for modification (nullptr if it has none).
+  T* Mutable() {
+    auto* slot = Slot();
+    if (slot == nullptr || !slot->present) return nullptr;
+    table_->MarkDirty(*store_->current_key(), *slot);
+    return &slot->value;
   }
   // The current key's value, default-constructed first if absent.
   T& GetOrCreate() {
-    assert(table_ != nullptr && "ValueState used before KeyedStateStore::Value bound it");
-    return table_->map[*store_->current_key()]; }
-  void Set(T value) { table_->map.insert_or_assign(*store_->current_key(), std::move(value)); }
-  void Clear() { table_->map.erase(*store_->current_key()); }
+    Check();
+    auto& slot = table_->FindOrInsert(*store_->current_key());
+    if (!slot.present) {
+      slot.present = true;
+      slot.value = T{};
+    }
+    table_->MarkDirty(*store_->current_key(), slot);
+    return slot.value;
+  }
+  void Set(T value) { GetOrCreate() = std::move(value); }
+  void Clear() {
+    Check();
+    table_->Erase(*store_->current_key());
+  }
 
-  // Number of keys with a value (all keys of the task).
-  size_t size() const { return table_->map.size(); }
+  // Keys with a value in the cache (all keys, in memory).
+  size_t size() const { return table_->size(); }
 
  private:
   friend class KeyedStateStore<K>;
-  ValueState(KeyedStateStore<K>* store, state_internal::ValueTable<K, T>* table)
-      : store_(store), table_(table) {}
+  using Table = state_internal::ValueTable<K, T>;
+  ValueState(KeyedStateStore<K>* store, Table* table) : store_(store), table_(table) {}
+
+  void Check() const {
+    assert(table_ != nullptr && "state used before KeyedStateStore bound it in Open");
+  }
+  typename Table::Slot* Slot() const {
+    Check();
+    return table_->Find(*store_->current_key());
+  }
 
   KeyedStateStore<K>* store_ = nullptr;
-  state_internal::ValueTable<K, T>* table_ = nullptr;
+  Table* table_ = nullptr;
+};
+
+// A sorted map per key (stored as one value per key).
+template <typename K, typename UK, typename UV>
+class MapState {
+ public:
+  MapState() = default;
+
+  const UV* Get(const UK& k) const {
+    const std::map<UK, UV>* m = value_.Get();
+    if (m == nullptr) return nullptr;
+    auto it = m->find(k);
+    return it == m->end() ? nullptr : &it->second;
+  }
+  bool Contains(const UK& k) const { return Get(k) != nullptr; }
+  void Put(const UK& k, UV v) { value_.GetOrCreate().insert_or_assign(k, std::move(v)); }
+  // The entry for k, default-constructed if absent.
+  UV& GetOrCreate(const UK& k) { return value_.GetOrCreate()[k]; }
+  void Remove(const UK& k) {
+    std::map<UK, UV>* m = value_.Mutable();
+    if (m == nullptr) return;
+    m->erase(k);
+    if (m->empty()) value_.Clear();
+  }
+  // All entries of the current key, in key order (empty if none).
+  const std::map<UK, UV>& Entries() const {
+    static const std::map<UK, UV> kEmpty;
+    const std::map<UK, UV>* m = value_.Get();
+    return m == nullptr ? kEmpty : *m;
+  }
+  void Clear() { value_.Clear(); }
+
+ private:
+  friend class KeyedStateStore<K>;
+  explicit MapState(ValueState<K, std::map<UK, UV>> v) : value_(std::move(v)) {}
+  ValueState<K, std::map<UK, UV>> value_;
+};
+
+// An append-only list per key (stored as one value per key).
+template <typename K, typename T>
+class ListState {
+ public:
+  ListState() = default;
+
+  void Add(T v) { value_.GetOrCreate().push_back(std::move(v)); }
+  // The current key's items in insertion order (empty if none).
+  const std::vector<T>& Get() const {
+    static const std::vector<T> kEmpty;
+    const std::vector<T>* v = value_.Get();
+    return v == nullptr ? kEmpty : *v;
+  }
+  void Clear() { value_.Clear(); }
+
+ private:
+  friend class KeyedStateStore<K>;
+  explicit ListState(ValueState<K, std::vector<T>> v) : value_(std::move(v)) {}
+  ValueState<K, std::vector<T>> value_;
 };
 
 template <typename K>
 class KeyedStateStore {
  public:
+  KeyedStateStore() = default;
+  KeyedStateStore(const KeyedStateStore&) = delete;
+  KeyedStateStore& operator=(const KeyedStateStore&) = delete;
+
+  // Makes the store a write-back cache over `dir` for operator `op`, with a
+  // cache budget in bytes. REQUIRES: before any state is declared.
+  void Bind(StateDirectory* dir, std::string op, size_t budget_bytes) {
+    dir_ = dir;
+    op_ = std::move(op);
+    budget_ = budget_bytes;
+  }
+  bool persistent() const { return dir_ != nullptr; }
+
   // Declares a value state named `name`. Declaring the same name twice
   // returns handles to the same table. REQUIRES: the same T for a name.
   template <typename T>
   ValueState<K, T> Value(const std::string& name) {
-    for (auto& [n, table] : tables_) {
-      if (n == name) {
-        return ValueState<K, T>(this,
-                                static_cast<state_internal::ValueTable<K, T>*>(table.get()));
-      }
-    }
-    auto table = std::make_unique<state_internal::ValueTable<K, T>>();
-    auto* raw = table.get();
-    tables_.emplace_back(name, std::move(table));
-    return ValueState<K, T>(this, raw);
+    return ValueState<K, T>(this, Declare<T>(name));
+  }
+  template <typename UK, typename UV>
+  MapState<K, UK, UV> Map(const std::string& name) {
+    return MapState<K, UK, UV>(Value<std::map<UK, UV>>(name));
+  }
+  template <typename T>
+  ListState<K, T> List(const std::string& name) {
+    return ListState<K, T>(Value<std::vector<T>>(name));
   }
 
   // Set by the runtime before each call into user code. Not owned.
   void SetCurrentKey(const K* key) { current_key_ = key; }
   const K* current_key() const { return current_key_; }
 
-  // Total entries over all tables (for metrics and tests).
+  // Writes every dirty entry of every state into `batch`.
+  absl::Status Snapshot(StateDirectory::Batch& batch) {
+    for (auto& [name, table] : tables_) {
+      absl::Status s = table->Snapshot(batch);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  // Evicts clean entries until the cache is within its budget (or nothing
+  // more can go). Call between batches.
+  void Trim() {
+    if (dir_ == nullptr) return;
+    for (int round = 0; round < 2 && approx_bytes() > budget_; ++round) {
+      for (auto& [name, table] : tables_) table->Trim();
+    }
+  }
+  // True when dirty entries alone take more than half the budget: only a
+  // checkpoint can make them evictable.
+  bool WantsCheckpoint() const {
+    if (dir_ == nullptr) return false;
+    size_t dirty = 0;
+    for (const auto& [name, table] : tables_) dirty += table->dirty_bytes();
+    return dirty > budget_ / 2;
+  }
+  size_t approx_bytes() const {
+    size_t n = 0;
+    for (const auto& [name, table] : tables_) n += table->approx_bytes();
+    return n;
+  }
+  // Entries with a value in the cache, over all states.
   size_t TotalEntries() const {
     size_t n = 0;
     for (const auto& [name, table] : tables_) n += table->size();
     return n;
   }
 
+  // The first error met (a failed read, a state without a codec).
+  const absl::Status& status() const { return status_; }
+  void RecordError(absl::Status s) {
+    if (status_.ok()) status_ = std::move(s);
+  }
+
  private:
+  template <typename T>
+  state_internal::ValueTable<K, T>* Declare(const std::string& name) {
+    for (auto& [n, table] : tables_) {
+      if (n == name) return static_cast<state_internal::ValueTable<K, T>*>(table.get());
+    }
+    int id = -1;
+    if (dir_ != nullptr) {
+      if constexpr (!kHasCodec<K> || !kHasCodec<T>) {
+        RecordError(absl::FailedPreconditionError(absl::StrCat(
+            "state '", name, "' of operator '", op_,
+            "' has a key or value type without an eddy::Codec; persistent state needs one "
+            "(state/codec.h)")));
+      }
+      absl::StatusOr<int> t = dir_->Table(op_ + "/" + name);
+      if (!t.ok()) {
+        RecordError(t.status());
+      } else {
+        id = *t;
+      }
+    }
+    auto table = std::make_unique<state_internal::ValueTable<K, T>>(
+        this, id >= 0 ? dir_ : nullptr, id);
+    auto* raw = table.get();
+    tables_.emplace_back(name, std::move(table));
+    return raw;
+  }
+
   const K* current_key_ = nullptr;
+  StateDirectory* dir_ = nullptr;
+  std::string op_;
+  size_t budget_ = 0;
+  absl::Status status_;
   std::vector<std::pair<std::string, std::unique_ptr<state_internal::TableBase>>> tables_;
 };
 

@@ -56,7 +56,7 @@ class DailyCounter {
     ctx.RegisterTimer(day + kDayMs - 1);
   }
   void OnTimer(eddy::EventTime t, eddy::ProcessContext<std::string, DayPlays>& ctx) {
-    Days* days = days_.Get();
+    Days* days = days_.Mutable();
     if (days == nullptr) return;
     const auto it = days->find(t + 1 - kDayMs);
     if (it == days->end()) return;

@@ -67,7 +67,7 @@ class WindowSummer {
     ctx.RegisterTimer(start + kWindow - 1);
   }
   void OnTimer(EventTime t, ProcessContext<int64_t, WindowSum>& ctx) {
-    Acc* acc = acc_.Get();
+    Acc* acc = acc_.Mutable();
     ASSERT_NE(acc, nullptr);
     auto it = acc->windows.find(t + 1 - kWindow);
     ASSERT_NE(it, acc->windows.end());

@@ -88,13 +88,14 @@ TEST(KeyedStateTest, GetOrCreateReturnsExistingValue) {
   EXPECT_EQ(*count.Get(), 42);
 }
 
-TEST(KeyedStateTest, WritesThroughGetPointerAreStored) {
+TEST(KeyedStateTest, WritesThroughMutablePointerAreStored) {
   KeyedStateStore<std::string> store;
   auto count = store.Value<int64_t>("count");
   const std::string k = "k";
   store.SetCurrentKey(&k);
+  EXPECT_EQ(count.Mutable(), nullptr);
   count.Set(1);
-  *count.Get() = 10;
+  *count.Mutable() = 10;
   EXPECT_EQ(*count.Get(), 10);
 }
 

@@ -44,6 +44,11 @@ class MemoryInput final : public InputPartition {
     return n;
   }
   bool finished() const override { return next_ == lines_.size(); }
+  std::string Position() const override { return std::to_string(next_); }
+  absl::Status SeekTo(absl::string_view position) override {
+    next_ = std::stoull(std::string(position));
+    return absl::OkStatus();
+  }
 
  private:
   std::string name_;
@@ -68,6 +73,11 @@ class MemoryOutputs final : public OutputFactory {
     absl::Status Write(absl::string_view line) override {
       out_->emplace_back(line.data(), line.size());
       return absl::OkStatus();
+    }
+    absl::StatusOr<uint64_t> Sync() override {
+      uint64_t n = 0;
+      for (const std::string& l : *out_) n += l.size() + 1;
+      return n;
     }
     absl::Status Close() override { return absl::OkStatus(); }
 

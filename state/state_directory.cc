@@ -1,0 +1,263 @@
+#include "state/state_directory.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
+
+namespace eddy {
+namespace {
+
+constexpr char kFormatKey[] = "eddy.format";
+constexpr char kJobKey[] = "eddy.job";
+
+}  // namespace
+
+struct StateDirectory::RocksOptions {
+  rocksdb::DBOptions db;
+  rocksdb::ColumnFamilyOptions cf;
+  std::shared_ptr<rocksdb::Cache> block_cache;
+};
+
+// The one place RocksDB statuses become absl::Status.
+absl::Status StateDirectory::ToStatus(const void* raw, absl::string_view what) const {
+  const rocksdb::Status& s = *static_cast<const rocksdb::Status*>(raw);
+  if (s.ok()) return absl::OkStatus();
+  const std::string msg = absl::StrCat("state directory ", path_, ": ", what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsIOError()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(const Options& options) {
+  std::unique_ptr<StateDirectory> dir(new StateDirectory());
+  dir->path_ = options.path;
+  const std::string& path = options.path;
+  if (path.empty()) return absl::InvalidArgumentError("empty state directory path");
+
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(path, ec);
+  if (exists && !std::filesystem::is_directory(path, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat("state directory ", path, " is not a directory"));
+  }
+  const bool has_db = std::filesystem::exists(path + "/CURRENT", ec);
+  if (exists && !has_db && !std::filesystem::is_empty(path, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state directory ", path, " is not empty and holds no Eddy state (no RocksDB CURRENT file)"));
+  }
+  if (!exists) {
+    std::filesystem::create_directories(path, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot create state directory ", path, ": ", ec.message()));
+    }
+  }
+  ::chmod(path.c_str(), 0700);
+
+  dir->options_ = std::make_unique<RocksOptions>();
+  RocksOptions& ro = *dir->options_;
+  const size_t budget = std::max<size_t>(options.memory_budget_bytes, size_t{16} << 20);
+  dir->cache_budget_ = budget / 2;
+  ro.block_cache = rocksdb::NewLRUCache(budget / 4);
+  ro.db.create_if_missing = true;
+  ro.db.create_missing_column_families = true;
+  ro.db.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(budget / 4);
+  ro.db.max_open_files = 512;
+  ro.db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  ro.db.keep_log_file_num = 2;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = ro.block_cache;
+  table.cache_index_and_filter_blocks = true;
+  ro.cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  ro.cf.write_buffer_size = std::min<size_t>(budget / 8, size_t{64} << 20);
+  ro.cf.compression = rocksdb::kLZ4Compression;
+
+  std::vector<std::string> families;
+  if (has_db) {
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(ro.db, path, &families);
+    if (!s.ok()) {
+      if (absl::StrContains(s.ToString(), "lock")) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "state directory ", path, " is in use by another process (lock held)"));
+      }
+      return dir->ToStatus(&s, "cannot read its column families");
+    }
+  } else {
+    families.push_back(rocksdb::kDefaultColumnFamilyName);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : families) descriptors.emplace_back(name, ro.cf);
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(ro.db, path, descriptors, &dir->handles_, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && (absl::StrContains(s.ToString(), "lock") ||
+                          absl::StrContains(s.ToString(), "Resource temporarily unavailable"))) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("state directory ", path, " is in use by another process (lock held)"));
+    }
+    return dir->ToStatus(&s, "cannot open");
+  }
+  dir->db_.reset(raw);
+  for (size_t i = 0; i < families.size(); ++i) {
+    if (families[i] == rocksdb::kDefaultColumnFamilyName) continue;
+    dir->table_names_.push_back(families[i]);
+    dir->tables_.push_back(dir->handles_[i]);
+  }
+
+  // Who the directory belongs to, and in what format.
+  absl::StatusOr<std::optional<std::string>> format = dir->GetMeta(kFormatKey);
+  if (!format.ok()) return format.status();
+  absl::StatusOr<std::optional<std::string>> job = dir->GetMeta(kJobKey);
+  if (!job.ok()) return job.status();
+  if (!format->has_value()) {
+    if (has_db && !dir->table_names_.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("state directory ", path, " is a RocksDB database but not Eddy state"));
+    }
+    auto batch = dir->NewBatch();
+    batch->PutMeta(kFormatKey, std::to_string(kFormatVersion));
+    batch->PutMeta(kJobKey, options.job);
+    absl::Status cs = dir->Commit(*batch);
+    if (!cs.ok()) return cs;
+  } else {
+    if (**format != std::to_string(kFormatVersion)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "state directory ", path, " was written by an incompatible Eddy (format ", **format,
+          "; this build reads format ", kFormatVersion, ")"));
+    }
+    if (!job->has_value() || **job != options.job) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("state directory ", path, " belongs to job '", job->value_or("?"),
+                       "', not '", options.job, "'"));
+    }
+  }
+  return dir;
+}
+
+StateDirectory::~StateDirectory() {
+  if (db_ != nullptr) {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+  }
+}
+
+absl::StatusOr<int> StateDirectory::Table(const std::string& name) {
+  for (size_t i = 0; i < table_names_.size(); ++i) {
+    if (table_names_[i] == name) return static_cast<int>(i);
+  }
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(options_->cf, name, &handle);
+  if (!s.ok()) return ToStatus(&s, absl::StrCat("cannot create table ", name));
+  handles_.push_back(handle);
+  table_names_.push_back(name);
+  tables_.push_back(handle);
+  return static_cast<int>(tables_.size()) - 1;
+}
+
+absl::Status StateDirectory::Get(int table, absl::string_view key, std::string* value,
+                                 bool* found) const {
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), tables_[table],
+                               rocksdb::Slice(key.data(), key.size()), value);
+  if (s.IsNotFound()) {
+    *found = false;
+    return absl::OkStatus();
+  }
+  *found = s.ok();
+  return ToStatus(&s, "read");
+}
+
+absl::Status StateDirectory::Scan(
+    int table, absl::string_view prefix,
+    absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) const {
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, tables_[table]));
+  const rocksdb::Slice p(prefix.data(), prefix.size());
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    const rocksdb::Slice v = it->value();
+    if (!fn(absl::string_view(k.data(), k.size()), absl::string_view(v.data(), v.size()))) break;
+  }
+  rocksdb::Status s = it->status();
+  return ToStatus(&s, "scan");
+}
+
+StateDirectory::Batch::Batch(const StateDirectory* dir)
+    : dir_(dir), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+StateDirectory::Batch::~Batch() = default;
+
+void StateDirectory::Batch::Put(int table, absl::string_view key, absl::string_view value) {
+  batch_->Put(dir_->tables_[table], rocksdb::Slice(key.data(), key.size()),
+              rocksdb::Slice(value.data(), value.size()));
+  ++operations_;
+}
+
+void StateDirectory::Batch::Delete(int table, absl::string_view key) {
+  batch_->Delete(dir_->tables_[table], rocksdb::Slice(key.data(), key.size()));
+  ++operations_;
+}
+
+void StateDirectory::Batch::DeleteRange(int table, absl::string_view begin, absl::string_view end) {
+  batch_->DeleteRange(dir_->tables_[table], rocksdb::Slice(begin.data(), begin.size()),
+                      rocksdb::Slice(end.data(), end.size()));
+  ++operations_;
+}
+
+void StateDirectory::Batch::PutMeta(absl::string_view key, absl::string_view value) {
+  batch_->Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+  ++operations_;
+}
+
+size_t StateDirectory::Batch::bytes() const { return batch_->GetDataSize(); }
+
+std::unique_ptr<StateDirectory::Batch> StateDirectory::NewBatch() const {
+  return std::unique_ptr<Batch>(new Batch(this));
+}
+
+absl::Status StateDirectory::Commit(Batch& batch) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Write(wo, batch.batch_.get());
+  return ToStatus(&s, "checkpoint write");
+}
+
+absl::StatusOr<std::optional<std::string>> StateDirectory::GetMeta(absl::string_view key) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return ToStatus(&s, "read");
+  return std::optional<std::string>(std::move(value));
+}
+
+uint64_t StateDirectory::ApproximateLiveBytes() const {
+  uint64_t total = 0;
+  for (rocksdb::ColumnFamilyHandle* h : tables_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kEstimateLiveDataSize, &v)) total += v;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) total += v;
+  }
+  return total;
+}
+
+absl::Status StateDirectory::CompactAll() {
+  for (rocksdb::ColumnFamilyHandle* h : tables_) {
+    rocksdb::Status s = db_->Flush(rocksdb::FlushOptions(), h);
+    if (!s.ok()) return ToStatus(&s, "flush");
+    s = db_->CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr);
+    if (!s.ok()) return ToStatus(&s, "compact");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace eddy

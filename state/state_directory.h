@@ -1,0 +1,128 @@
+// A state directory: one RocksDB database holding a job's keyed state,
+// timers and checkpoints.
+//
+// Each table (one per declared state of an operator, plus its timers) is a
+// column family. Keys start with their key group (2 bytes, big-endian), so
+// one key group's state can be scanned, handed over or dropped. Writes happen
+// only through Commit: a checkpoint is one atomic, synced write batch.
+//
+// The memory budget is split: a quarter for RocksDB's block cache, a quarter
+// for its memtables (shared by all column families), and half for the
+// write-back caches of the keyed state in front of it (cache_budget()).
+//
+// Thread-safety: Get and Scan may be called from any thread; Table, Commit
+// and the meta calls from the coordinating thread only.
+//
+// Example:
+//   EDDY_ASSIGN_OR_RETURN(auto dir, StateDirectory::Open({"/var/eddy/ctr", "ctr"}));
+//   EDDY_ASSIGN_OR_RETURN(int table, dir->Table("counter/count"));
+//   StateDirectory::Batch batch;
+//   batch.Put(table, key, value);
+//   EDDY_RETURN_IF_ERROR(dir->Commit(batch));
+#ifndef EDDY_STATE_STATE_DIRECTORY_H_
+#define EDDY_STATE_STATE_DIRECTORY_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace eddy {
+
+class StateDirectory {
+ public:
+  // Version of the on-disk layout this build reads and writes.
+  static constexpr int kFormatVersion = 1;
+
+  struct Options {
+    std::string path;
+    std::string job;  // the directory belongs to this job
+    size_t memory_budget_bytes = size_t{256} << 20;
+  };
+
+  // Opens or creates the directory (mode 0700). Errors name the directory:
+  // in use by another process (RocksDB's lock), corrupt, written by an
+  // incompatible version, belonging to another job, or not a state directory.
+  static absl::StatusOr<std::unique_ptr<StateDirectory>> Open(const Options& options);
+  ~StateDirectory();
+
+  const std::string& path() const { return path_; }
+  // Bytes the keyed-state caches may use in all.
+  size_t cache_budget() const { return cache_budget_; }
+
+  // The id of table `name`, creating its column family if needed.
+  absl::StatusOr<int> Table(const std::string& name);
+
+  // Reads one value. `found` is false when the key is absent.
+  absl::Status Get(int table, absl::string_view key, std::string* value, bool* found) const;
+
+  // Calls fn(key, value) for every key starting with `prefix`, in key order,
+  // until fn returns false.
+  absl::Status Scan(int table, absl::string_view prefix,
+                    absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) const;
+
+  // Writes collected for one atomic commit. Create with NewBatch(); valid
+  // while the directory is open. Not thread-safe.
+  class Batch {
+   public:
+    ~Batch();
+    void Put(int table, absl::string_view key, absl::string_view value);
+    void Delete(int table, absl::string_view key);
+    // Deletes keys in [begin, end).
+    void DeleteRange(int table, absl::string_view begin, absl::string_view end);
+    void PutMeta(absl::string_view key, absl::string_view value);
+    size_t operations() const { return operations_; }
+    size_t bytes() const;
+
+   private:
+    friend class StateDirectory;
+    explicit Batch(const StateDirectory* dir);
+    const StateDirectory* dir_;
+    std::unique_ptr<rocksdb::WriteBatch> batch_;
+    size_t operations_ = 0;
+  };
+
+  std::unique_ptr<Batch> NewBatch() const;
+
+  // Applies `batch` atomically and durably (synced).
+  absl::Status Commit(Batch& batch);
+
+  // The value of a meta key, or nullopt.
+  absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view key) const;
+
+  // Approximate on-disk and in-memory size reported by RocksDB (for tests
+  // and metrics).
+  uint64_t ApproximateLiveBytes() const;
+
+  // Flushes memtables and compacts every table (tests use it to check what
+  // is really stored).
+  absl::Status CompactAll();
+
+ private:
+  StateDirectory() = default;
+  absl::Status ToStatus(const void* rocksdb_status, absl::string_view what) const;
+
+  std::string path_;
+  size_t cache_budget_ = 0;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<std::string> table_names_;
+  std::vector<rocksdb::ColumnFamilyHandle*> tables_;  // index = table id
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // every open handle, for closing
+  struct RocksOptions;
+  std::unique_ptr<RocksOptions> options_;
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_STATE_STATE_DIRECTORY_H_

@@ -1,0 +1,142 @@
+// Exactly-once recovery for real: `eddy replay` with a state directory is
+// killed with SIGKILL at random moments and resumed each time; its final
+// outputs must equal, byte for byte, those of an uninterrupted run.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/testing/command.h"
+
+namespace eddy {
+namespace {
+
+using testing::EddyBinary;
+using testing::MakeScratchDir;
+using testing::ReadFileOrEmpty;
+using testing::RunCommand;
+
+// Starts eddy with `args`; returns its pid.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    std::string bin = EddyBinary();
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (freopen(log.c_str(), "a", stdout) == nullptr || freopen(log.c_str(), "a", stderr) == nullptr) {
+      _exit(127);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST(RecoveryTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
+  const std::string dir = MakeScratchDir("recovery");
+  const std::string events = dir + "/events.jsonl";
+  ASSERT_EQ(RunCommand(absl::StrCat(EddyBinary(), " gen listens --events 1500000 --seed 21 ",
+                                    "--malformed-rate 0.001 --late-rate 0.002 --out ", events),
+                       dir)
+                .exit_code,
+            0);
+  const std::vector<std::string> common = {"replay", "listen_counts", "--input", events,
+                                           "--batch-size", "1000"};
+  // Reference: no state directory, no interruption.
+  {
+    std::vector<std::string> args = common;
+    for (const char* a : {"--output-dir"}) args.push_back(a);
+    args.push_back(dir + "/ref");
+    const pid_t pid = Spawn(args, dir + "/ref.log");
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileOrEmpty(dir + "/ref.log");
+  }
+
+  std::vector<std::string> args = common;
+  for (const std::string& a : {std::string("--output-dir"), dir + "/out", std::string("--state-dir"),
+                               dir + "/state", std::string("--checkpoint-every"),
+                               std::string("7000")}) {
+    args.push_back(a);
+  }
+  std::mt19937_64 rng(2024);
+  int kills = 0;
+  int attempts = 0;
+  bool finished = false;
+  while (!finished && attempts < 60) {
+    ++attempts;
+    // Vary the thread count too: a resume may use another one.
+    std::vector<std::string> run = args;
+    run.push_back("--threads");
+    run.push_back(std::to_string(1 + attempts % 2));
+    const pid_t pid = Spawn(run, dir + "/run.log");
+    const int delay_ms = kills < 12 ? 40 + static_cast<int>(rng() % 200) : 100000;
+    int status = 0;
+    pid_t done = 0;
+    for (int waited = 0; waited < delay_ms; waited += 5) {
+      done = waitpid(pid, &status, WNOHANG);
+      if (done == pid) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (done != pid) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ASSERT_TRUE(WIFSIGNALED(status));
+      ++kills;
+      continue;
+    }
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileOrEmpty(dir + "/run.log");
+    finished = true;
+  }
+  ASSERT_TRUE(finished);
+  std::printf("SIGKILLed %d times, resumed %d times\n", kills, attempts - 1);
+  EXPECT_GE(kills, 10) << "the run finished before it could be killed often enough";
+  for (const char* out : {"hourly_genre_counts.jsonl", "dead_letters.jsonl", "late_events.jsonl"}) {
+    const std::string want = ReadFileOrEmpty(dir + "/ref/" + out);
+    ASSERT_FALSE(want.empty());
+    EXPECT_TRUE(ReadFileOrEmpty(dir + "/out/" + out) == want) << out << " differs after " << kills << " kills";
+  }
+  const std::string summary = ReadFileOrEmpty(dir + "/out/summary.json");
+  const std::string ref_summary = ReadFileOrEmpty(dir + "/ref/summary.json");
+  for (const char* field : {"\"events\":1500000", "\"resumed\":true"}) {
+    EXPECT_NE(summary.find(field), std::string::npos) << summary;
+  }
+  const auto counts = [](const std::string& s) { return s.substr(s.find("\"sinks\"")); };
+  EXPECT_EQ(counts(summary), counts(ref_summary)) << "per-operator and per-sink counts differ";
+}
+
+TEST(RecoveryTest, ResumingWithAnotherBatchSizeOrOtherInputsIsRefused) {
+  const std::string dir = MakeScratchDir("recovery_refuse");
+  const std::string events = dir + "/events.jsonl";
+  ASSERT_EQ(RunCommand(absl::StrCat(EddyBinary(), " gen listens --events 20000 --out ", events), dir)
+                .exit_code,
+            0);
+  const std::string base = absl::StrCat(EddyBinary(), " replay listen_counts --output-dir ", dir,
+                                        "/out --state-dir ", dir, "/state");
+  ASSERT_EQ(RunCommand(base + " --input " + events + " --batch-size 500", dir).exit_code, 0);
+  testing::CommandResult r = RunCommand(base + " --input " + events + " --batch-size 700", dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("checkpointed with batch size 500"), std::string::npos) << r.err;
+  ASSERT_EQ(RunCommand(absl::StrCat("cp ", events, " ", dir, "/other.jsonl"), dir).exit_code, 0);
+  r = RunCommand(base + " --input " + dir + "/other.jsonl --batch-size 500", dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("resume with the same inputs"), std::string::npos) << r.err;
+  r = RunCommand(absl::StrCat(EddyBinary(), " replay artist_plays_does_not_exist --input ", events,
+                              " --output-dir ", dir, "/o2 --state-dir ", dir, "/state"),
+                 dir);
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace eddy

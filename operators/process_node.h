@@ -147,6 +147,22 @@ class ProcessNode final : public Producer<typename Fn::Out> {
         }
       }
       if constexpr (process_internal::HasOpen<Fn, K>::value) task.fn.Open(task.state);
+      const absl::Duration ttl = task.state.time_to_live();
+      if (ttl > absl::ZeroDuration()) {
+        task.ttl_ms = absl::ToInt64Milliseconds(ttl);
+        task.touched = task.state.template Value<std::pair<int64_t, int64_t>>("__ttl");
+        if (dir_ != nullptr) {
+          absl::StatusOr<int> t = dir_->Table(this->name() + "/__ttl_timers");
+          if (!t.ok()) return t.status();
+          task.ttl_timers.Bind(dir_, *t);
+          if constexpr (kHasCodec<K>) {
+            absl::Status s = task.ttl_timers.Restore([&](uint32_t group) {
+              return PartitionOfKeyGroup(group, partitions) == p;
+            });
+            if (!s.ok()) return s;
+          }
+        }
+      }
       if (!task.state.status().ok()) return task.state.status();
     }
     return absl::OkStatus();
@@ -156,7 +172,10 @@ class ProcessNode final : public Producer<typename Fn::Out> {
     for (auto& task : tasks_) {
       absl::Status s = task->state.Snapshot(batch);
       if (!s.ok()) return s;
-      if constexpr (kHasCodec<K>) task->timers.Snapshot(batch);
+      if constexpr (kHasCodec<K>) {
+        task->timers.Snapshot(batch);
+        task->ttl_timers.Snapshot(batch);
+      }
     }
     return absl::OkStatus();
   }
@@ -189,9 +208,11 @@ class ProcessNode final : public Producer<typename Fn::Out> {
       pc.ts_ = in.records[i].ts;
       pc.tag_ = in.records[i].tag;
       task.state.SetCurrentKey(pc.key_);
+      if (task.ttl_ms > 0) Touch(task, pc.key_group_, pc.ts_);
       task.fn.ProcessElement(static_cast<const In&>(in.records[i].value), pc);
     }
     FireTimers(task, ctx.watermark);
+    if (task.ttl_ms > 0) ExpireIdleKeys(task, ctx.watermark);
   }
 
   // Timers pending over all tasks (for tests and metrics).
@@ -208,7 +229,44 @@ class ProcessNode final : public Producer<typename Fn::Out> {
     KeyedStateStore<K> state;
     TimerQueue<K> timers;
     ProcessContext<K, Out> context;
+    // State TTL: per key (last record time, time its expiry timer is set
+    // for), and one pending expiry timer per key.
+    int64_t ttl_ms = 0;
+    ValueState<K, std::pair<int64_t, int64_t>> touched;
+    TimerQueue<K> ttl_timers;
   };
+
+  // Records that the current key got a record at `ts`; arms its expiry
+  // timer if none is pending.
+  static void Touch(Task& task, uint32_t key_group, EventTime ts) {
+    if (task.touched.Get() == nullptr) {
+      // First record of the key (or since it expired): arm its timer.
+      task.touched.Set({ts, ts + task.ttl_ms});
+      task.ttl_timers.Register(ts + task.ttl_ms, key_group, *task.state.current_key());
+      return;
+    }
+    auto& t = task.touched.GetOrCreate();
+    t.first = std::max(t.first, ts);
+  }
+
+  // Drops the state of keys idle for the TTL; re-arms the others' timers at
+  // their last record + TTL. Between batches, nothing is emitted.
+  static void ExpireIdleKeys(Task& task, EventTime watermark) {
+    typename TimerQueue<K>::Timer timer;
+    while (task.ttl_timers.PopDue(watermark, &timer)) {
+      task.state.SetCurrentKey(&timer.key);
+      auto* t = task.touched.Mutable();
+      if (t == nullptr) continue;
+      const EventTime expiry = t->first + task.ttl_ms;
+      if (expiry > watermark) {
+        t->second = expiry;
+        task.ttl_timers.Register(expiry, timer.key_group, timer.key);
+      } else {
+        task.state.ClearKey(timer.key);
+      }
+    }
+    task.state.SetCurrentKey(nullptr);
+  }
 
   void FireTimers(Task& task, EventTime watermark) {
     ProcessContext<K, Out>& pc = task.context;

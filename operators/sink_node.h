@@ -52,7 +52,7 @@ class SinkNode final : public SinkNodeBase {
       const Encoded& enc = encoded_[p];
       const size_t begin = i == 0 ? 0 : enc.ends[i - 1];
       status = writer_->Write(absl::string_view(enc.bytes).substr(begin, enc.ends[i] - begin));
-      ++written_;
+      if (status.ok()) ++written_;
     });
     return status;
   }

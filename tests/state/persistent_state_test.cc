@@ -1,0 +1,201 @@
+// Keyed state over a state directory: what a snapshot wrote reads back in a
+// fresh cache, clears are deletes, the cache stays within its budget while
+// the state is far larger, timers survive, TTL drops exactly the idle keys.
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "state/keyed_state.h"
+#include "state/state_directory.h"
+#include "state/timer_queue.h"
+#include "tests/testing/command.h"
+
+namespace eddy {
+namespace {
+
+using testing::MakeScratchDir;
+
+std::unique_ptr<StateDirectory> OpenDir(const std::string& path, size_t budget = 64 << 20) {
+  absl::StatusOr<std::unique_ptr<StateDirectory>> dir = StateDirectory::Open({path, "test", budget});
+  EXPECT_TRUE(dir.ok()) << dir.status();
+  return *std::move(dir);
+}
+
+void Commit(StateDirectory& dir, KeyedStateStore<std::string>& store) {
+  auto batch = dir.NewBatch();
+  ASSERT_TRUE(store.Snapshot(*batch).ok());
+  ASSERT_TRUE(dir.Commit(*batch).ok());
+}
+
+TEST(PersistentStateTest, SnapshotReadsBackInAFreshCacheAndClearsAreDeletes) {
+  const std::string path = MakeScratchDir("pstate") + "/db";
+  {
+    auto dir = OpenDir(path);
+    KeyedStateStore<std::string> store;
+    store.Bind(dir.get(), "op", 1 << 20);
+    auto value = store.Value<int64_t>("count");
+    auto map = store.Map<std::string, double>("scores");
+    auto list = store.List<std::string>("recent");
+    const std::string a = "alice", b = "bob", c = "carol";
+    store.SetCurrentKey(&a);
+    value.Set(3);
+    map.Put("jazz", 0.5);
+    map.Put("pop", 1.5);
+    list.Add("t1");
+    list.Add("t2");
+    store.SetCurrentKey(&b);
+    value.Set(7);
+    store.SetCurrentKey(&c);
+    value.Set(9);
+    Commit(*dir, store);
+    // After the first checkpoint: change a, clear c, and remove a map entry.
+    store.SetCurrentKey(&a);
+    ++value.GetOrCreate();
+    map.Remove("pop");
+    list.Add("t3");
+    store.SetCurrentKey(&c);
+    value.Clear();
+    Commit(*dir, store);
+    // Not committed: must not be visible after reopening.
+    store.SetCurrentKey(&b);
+    value.Set(1000);
+    ASSERT_TRUE(store.status().ok()) << store.status();
+  }
+  auto dir = OpenDir(path);
+  KeyedStateStore<std::string> store;
+  store.Bind(dir.get(), "op", 1 << 20);
+  auto value = store.Value<int64_t>("count");
+  auto map = store.Map<std::string, double>("scores");
+  auto list = store.List<std::string>("recent");
+  const std::string a = "alice", b = "bob", c = "carol";
+  store.SetCurrentKey(&a);
+  ASSERT_NE(value.Get(), nullptr);
+  EXPECT_EQ(*value.Get(), 4);
+  EXPECT_EQ(map.Entries(), (std::map<std::string, double>{{"jazz", 0.5}}));
+  EXPECT_EQ(list.Get(), (std::vector<std::string>{"t1", "t2", "t3"}));
+  store.SetCurrentKey(&b);
+  ASSERT_NE(value.Get(), nullptr);
+  EXPECT_EQ(*value.Get(), 7);
+  store.SetCurrentKey(&c);
+  EXPECT_EQ(value.Get(), nullptr);
+  EXPECT_TRUE(store.status().ok());
+}
+
+TEST(PersistentStateTest, StateFarLargerThanTheCacheBudgetReadsBackCorrectly) {
+  // 5M keys with a 128 MB budget (500k under sanitizers, which are slower).
+#if defined(__SANITIZE_ADDRESS__)
+  const int64_t kKeys = 500'000;
+#else
+  const int64_t kKeys = 5'000'000;
+#endif
+  const size_t kBudget = size_t{128} << 20;
+  const std::string path = MakeScratchDir("pstate_big") + "/db";
+  auto dir = OpenDir(path, kBudget);
+  KeyedStateStore<int64_t> store;
+  store.Bind(dir.get(), "op", dir->cache_budget());
+  auto value = store.Value<std::string>("v");
+  const auto expected = [](int64_t k) { return absl::StrCat("value-", k * 7919 % 1000003); };
+  size_t peak_cache = 0;
+  for (int64_t k = 0; k < kKeys; ++k) {
+    store.SetCurrentKey(&k);
+    value.Set(expected(k));
+    if (k % 200'000 == 199'999) {  // what the executor does between batches
+      if (store.WantsCheckpoint()) {
+        auto batch = dir->NewBatch();
+        ASSERT_TRUE(store.Snapshot(*batch).ok());
+        ASSERT_TRUE(dir->Commit(*batch).ok());
+      }
+      store.Trim();
+      peak_cache = std::max(peak_cache, store.approx_bytes());
+    }
+  }
+  auto batch = dir->NewBatch();
+  ASSERT_TRUE(store.Snapshot(*batch).ok());
+  ASSERT_TRUE(dir->Commit(*batch).ok());
+  store.Trim();
+  store.Trim();
+  EXPECT_LE(store.approx_bytes(), dir->cache_budget());
+  // The budget held while writing (dirty data is bounded by forced
+  // checkpoints, clean data by eviction), with one batch of slack.
+  EXPECT_LE(peak_cache, dir->cache_budget() + (size_t{64} << 20));
+  EXPECT_LT(store.TotalEntries(), static_cast<size_t>(kKeys)) << "nothing was evicted";
+  // Random reads, most of them cache misses.
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 200'000; ++i) {
+    const int64_t k = static_cast<int64_t>(rng() % kKeys);
+    store.SetCurrentKey(&k);
+    const std::string* v = value.Get();
+    ASSERT_NE(v, nullptr) << k;
+    ASSERT_EQ(*v, expected(k));
+  }
+  const int64_t missing = kKeys + 1;
+  store.SetCurrentKey(&missing);
+  EXPECT_EQ(value.Get(), nullptr);
+  EXPECT_TRUE(store.status().ok());
+}
+
+TEST(PersistentStateTest, TimersSurviveARestartInTheirKeyGroups) {
+  const std::string path = MakeScratchDir("ptimers") + "/db";
+  std::vector<TimerQueue<std::string>::Timer> want;
+  {
+    auto dir = OpenDir(path);
+    absl::StatusOr<int> table = dir->Table("op/__timers");
+    ASSERT_TRUE(table.ok());
+    TimerQueue<std::string> q;
+    q.Bind(dir.get(), *table);
+    for (int i = 0; i < 100; ++i) {
+      const std::string key = absl::StrCat("k", i);
+      q.Register(-50 + i * 10, KeyGroupOf(key), key);
+    }
+    q.Delete(-50, KeyGroupOf(std::string("k0")), "k0");
+    TimerQueue<std::string>::Timer fired;
+    ASSERT_TRUE(q.PopDue(-40, &fired));  // k1 fires before the checkpoint
+    auto batch = dir->NewBatch();
+    q.Snapshot(*batch);
+    ASSERT_TRUE(dir->Commit(*batch).ok());
+    while (q.PopDue(kMaxEventTime, &fired)) want.push_back(fired);
+  }
+  auto dir = OpenDir(path);
+  absl::StatusOr<int> table = dir->Table("op/__timers");
+  ASSERT_TRUE(table.ok());
+  // Restored by two tasks, each owning half the key groups.
+  std::vector<TimerQueue<std::string>::Timer> got;
+  for (int p = 0; p < 2; ++p) {
+    TimerQueue<std::string> q;
+    q.Bind(dir.get(), *table);
+    ASSERT_TRUE(q.Restore([&](uint32_t g) { return PartitionOfKeyGroup(g, 2) == p; }).ok());
+    TimerQueue<std::string>::Timer t;
+    while (q.PopDue(kMaxEventTime, &t)) {
+      EXPECT_EQ(PartitionOfKeyGroup(t.key_group, 2), p);
+      got.push_back(t);
+    }
+  }
+  ASSERT_EQ(got.size(), 98u);
+  std::sort(got.begin(), got.end());
+  std::sort(want.begin(), want.end());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].time, want[i].time);
+    EXPECT_EQ(got[i].key, want[i].key);
+    EXPECT_EQ(got[i].key_group, want[i].key_group);
+  }
+}
+
+TEST(PersistentStateTest, MissingCodecIsAnErrorNotACrash) {
+  struct NoCodec {
+    int x = 0;
+  };
+  const std::string path = MakeScratchDir("pnocodec") + "/db";
+  auto dir = OpenDir(path);
+  KeyedStateStore<std::string> store;
+  store.Bind(dir.get(), "op", 1 << 20);
+  store.Value<NoCodec>("v");
+  EXPECT_FALSE(store.status().ok());
+  EXPECT_NE(store.status().message().find("without an eddy::Codec"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace eddy

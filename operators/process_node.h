@@ -239,7 +239,15 @@ class ProcessNode final : public Producer<typename Fn::Out> {
   // Records that the current key got a record at `ts`; arms its expiry
   // timer if none is pending.
   static void Touch(Task& task, uint32_t key_group, EventTime ts) {
-    if (task.touched.Get() == nullptr) {
+    const std::pair<int64_t, int64_t>* seen = task.touched.Get();
+    if (seen != nullptr && ts - seen->first >= task.ttl_ms) {
+      // Idle for the TTL before this record, though the watermark has not
+      // yet fired its expiry: expire now, so results don't depend on where
+      // batches end.
+      task.state.ClearKey(*task.state.current_key());
+      seen = nullptr;
+    }
+    if (seen == nullptr) {
       // First record of the key (or since it expired): arm its timer.
       task.touched.Set({ts, ts + task.ttl_ms});
       task.ttl_timers.Register(ts + task.ttl_ms, key_group, *task.state.current_key());

@@ -424,9 +424,10 @@ class KeyedStateStore {
     return ListState<K, T>(Value<std::vector<T>>(name));
   }
 
-  // Keys whose states are untouched (no record processed for the key) for
-  // `ttl` of event time lose all their state in this store. Call in Open.
-  // Zero (the default): keep state forever.
+  // A key loses all its state in this store when the watermark passes its
+  // last record's time + `ttl`, or when its next record comes `ttl` or more
+  // after its last one (event time). Timers do not count as activity. Call
+  // in Open. Zero (the default): keep state forever.
   void SetTimeToLive(absl::Duration ttl) { ttl_ = ttl; }
   absl::Duration time_to_live() const { return ttl_; }
 

@@ -1,5 +1,6 @@
 #include "connectors/file_source.h"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -38,7 +39,15 @@ absl::StatusOr<std::unique_ptr<FileInputPartition>> FileInputPartition::Open(
     return absl::UnavailableError(msg);
   }
   gzbuffer(gz, kReadChunk);
-  return std::unique_ptr<FileInputPartition>(new FileInputPartition(path, gz, max_record_bytes));
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    gzclose(gz);
+    return absl::UnavailableError(absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+  }
+  auto part = std::unique_ptr<FileInputPartition>(new FileInputPartition(path, gz, max_record_bytes));
+  part->file_size_ = static_cast<uint64_t>(st.st_size);
+  part->file_mtime_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return part;
 }
 
 FileInputPartition::FileInputPartition(std::string path, void* gz, size_t max_record_bytes)
@@ -150,34 +159,46 @@ absl::StatusOr<size_t> FileInputPartition::Read(size_t max_records, uint32_t par
   return produced;
 }
 
+// A position is (offset, line, finished, file size, file mtime): the last
+// two detect an input that changed between the checkpoint and the resume.
 std::string FileInputPartition::Position() const {
   std::string out;
   EncodeTo(base_offset_ + pos_, out);
   EncodeTo(line_, out);
+  EncodeTo(finished_, out);
+  EncodeTo(file_size_, out);
+  EncodeTo(file_mtime_ns_, out);
   return out;
 }
 
 absl::Status FileInputPartition::SeekTo(absl::string_view position) {
   uint64_t offset = 0;
   uint64_t line = 0;
+  bool finished = false;
+  uint64_t size = 0;
+  int64_t mtime = 0;
   absl::string_view in = position;
-  if (!DecodeFrom(in, offset) || !DecodeFrom(in, line) || !in.empty()) {
+  if (!DecodeFrom(in, offset) || !DecodeFrom(in, line) || !DecodeFrom(in, finished) ||
+      !DecodeFrom(in, size) || !DecodeFrom(in, mtime) || !in.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(path_, ": malformed file position"));
+  }
+  if (size != file_size_ || mtime != file_mtime_ns_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "input ", path_, " changed since the checkpoint (size or modification time differs)"));
   }
   gzFile gz = static_cast<gzFile>(gz_);
   // zlib seeks in the uncompressed stream (forward decompression for gzip).
   if (gzseek(gz, static_cast<z_off_t>(offset), SEEK_SET) != static_cast<z_off_t>(offset)) {
     int errnum = 0;
-    return absl::DataLossError(absl::StrCat(path_, ": cannot seek to offset ", offset,
-                                            " (file shorter than the checkpoint?): ",
+    return absl::DataLossError(absl::StrCat(path_, ": cannot seek to offset ", offset, ": ",
                                             gzerror(gz, &errnum)));
   }
   buf_.clear();
   pos_ = 0;
   base_offset_ = offset;
   line_ = line;
-  eof_ = false;
-  finished_ = false;
+  eof_ = finished;
+  finished_ = finished;
   return absl::OkStatus();
 }
 

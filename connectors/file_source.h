@@ -35,7 +35,9 @@ class FileInputPartition final : public InputPartition {
   absl::StatusOr<size_t> Read(size_t max_records, uint32_t partition,
                               RawRecordBatch& out) override;
   bool finished() const override { return finished_; }
-  // Uncompressed byte offset and line number of the next record.
+  // Uncompressed byte offset and line number of the next record, whether the
+  // file was finished, and the file's size and mtime (SeekTo refuses a file
+  // that changed).
   std::string Position() const override;
   absl::Status SeekTo(absl::string_view position) override;
 
@@ -51,6 +53,8 @@ class FileInputPartition final : public InputPartition {
   std::string buf_;
   size_t pos_ = 0;           // start of unconsumed bytes in buf_
   uint64_t base_offset_ = 0;  // file offset (uncompressed) of buf_[0]
+  uint64_t file_size_ = 0;    // at open, to detect a changed input on resume
+  int64_t file_mtime_ns_ = 0;
   uint64_t line_ = 0;
   bool eof_ = false;
   bool finished_ = false;

@@ -124,6 +124,7 @@ class JobRun {
   absl::Status RunSteps(const BatchContext& ctx);
   absl::Status Checkpoint();
   absl::Status Restore(const std::string& saved, OutputFactory& outputs);
+  std::string Fingerprint() const { return graph_.Describe() + "\n" + options_.fingerprint; }
   void CountOutput(size_t index) {
     Node* node = graph_.nodes()[index].get();
     for (int p = 0; p < parts_; ++p) node_records_[index][p] += node->PartitionOutputSize(p);
@@ -154,6 +155,7 @@ class JobRun {
 
 // What a checkpoint records besides the operators' state.
 struct CheckpointRecord {
+  std::string fingerprint;  // the graph and the run's parameters
   uint64_t batch_size = 0;
   uint64_t batches = 0;
   int64_t watermark = 0;
@@ -174,7 +176,7 @@ struct CheckpointRecord {
 }  // namespace
 }  // namespace eddy
 
-EDDY_CODEC(eddy::CheckpointRecord, batch_size, batches, watermark, replay_clock, partition_names, positions,
+EDDY_CODEC(eddy::CheckpointRecord, fingerprint, batch_size, batches, watermark, replay_clock, partition_names, positions,
            cursors, tracker, output_sizes, events, dead_letters, late_events, dead_letter_reasons,
            node_records, sink_written);
 
@@ -224,7 +226,9 @@ absl::Status JobRun::Open(OutputFactory& outputs) {
   std::optional<std::string> saved;
   if (options_.state != nullptr) {
     EDDY_ASSIGN_OR_RETURN(saved, options_.state->GetMeta(kCheckpointKey));
-    const size_t stateful = std::max<size_t>(1, graph_.nodes().size());
+    size_t stateful = 0;
+    for (const auto& node : graph_.nodes()) stateful += node->stateful() ? 1 : 0;
+    stateful = std::max<size_t>(1, stateful);
     for (const auto& node : graph_.nodes()) {
       node->AttachState(options_.state, options_.state->cache_budget() / stateful / parts_);
     }
@@ -258,6 +262,13 @@ absl::Status JobRun::Restore(const std::string& saved, OutputFactory& outputs) {
     return absl::InvalidArgumentError(absl::StrCat(
         where, " was checkpointed reading ", absl::StrJoin(cp.partition_names, ", "),
         "; this run reads ", absl::StrJoin(names, ", "), " (resume with the same inputs)"));
+  }
+  if (cp.fingerprint != Fingerprint()) {
+    // A renamed operator would start from empty state, other parameters
+    // would give other results: refuse rather than silently mix.
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, " was checkpointed by a different job graph or parameters; resume with the same "
+               "job, --param and record limits (or use a new state directory)"));
   }
   if (cp.batch_size != options_.batch_size) {
     // Watermarks advance between batches: another batch size would give
@@ -310,6 +321,7 @@ absl::Status JobRun::Checkpoint() {
   }
   std::unique_ptr<StateDirectory::Batch> batch = options_.state->NewBatch();
   for (const auto& node : graph_.nodes()) EDDY_RETURN_IF_ERROR(node->Snapshot(*batch));
+  cp.fingerprint = Fingerprint();
   cp.batch_size = options_.batch_size;
   cp.batches = stats_.batches;
   cp.watermark = watermark_;

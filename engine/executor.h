@@ -58,6 +58,9 @@ struct RunOptions {
   StateDirectory* state = nullptr;
   uint64_t checkpoint_every_records = 100000;
   absl::Duration checkpoint_interval = absl::Seconds(10);
+  // What else a resume must match besides the graph (job parameters, record
+  // limits); stored in checkpoints.
+  std::string fingerprint;
 };
 
 struct RunStats {

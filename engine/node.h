@@ -86,6 +86,8 @@ class Node {
   // bytes each task's state cache may use. Without a call, state is kept in
   // memory.
   virtual void AttachState(StateDirectory* /*dir*/, size_t /*cache_budget*/) {}
+  // True for operators that keep keyed state (they share the cache budget).
+  virtual bool stateful() const { return false; }
   // Writes what changed since the last snapshot (state, timers) into a
   // checkpoint batch. Called between batches.
   virtual absl::Status Snapshot(StateDirectory::Batch& /*batch*/) { return absl::OkStatus(); }

@@ -114,6 +114,7 @@ class ProcessNode final : public Producer<typename Fn::Out> {
 
   bool partition_local() const override { return true; }
 
+  bool stateful() const override { return true; }
   void AttachState(StateDirectory* dir, size_t cache_budget) override {
     dir_ = dir;
     cache_budget_ = cache_budget;
@@ -150,7 +151,7 @@ class ProcessNode final : public Producer<typename Fn::Out> {
       const absl::Duration ttl = task.state.time_to_live();
       if (ttl > absl::ZeroDuration()) {
         task.ttl_ms = absl::ToInt64Milliseconds(ttl);
-        task.touched = task.state.template Value<std::pair<int64_t, int64_t>>("__ttl");
+        task.touched = task.state.template InternalValue<std::pair<int64_t, int64_t>>("__ttl");
         if (dir_ != nullptr) {
           absl::StatusOr<int> t = dir_->Table(this->name() + "/__ttl_timers");
           if (!t.ok()) return t.status();
@@ -212,7 +213,6 @@ class ProcessNode final : public Producer<typename Fn::Out> {
       task.fn.ProcessElement(static_cast<const In&>(in.records[i].value), pc);
     }
     FireTimers(task, ctx.watermark);
-    if (task.ttl_ms > 0) ExpireIdleKeys(task, ctx.watermark);
   }
 
   // Timers pending over all tasks (for tests and metrics).
@@ -253,29 +253,11 @@ class ProcessNode final : public Producer<typename Fn::Out> {
       task.ttl_timers.Register(ts + task.ttl_ms, key_group, *task.state.current_key());
       return;
     }
-    auto& t = task.touched.GetOrCreate();
-    t.first = std::max(t.first, ts);
+    if (ts > seen->first) task.touched.Mutable()->first = ts;
   }
 
-  // Drops the state of keys idle for the TTL; re-arms the others' timers at
-  // their last record + TTL. Between batches, nothing is emitted.
-  static void ExpireIdleKeys(Task& task, EventTime watermark) {
-    typename TimerQueue<K>::Timer timer;
-    while (task.ttl_timers.PopDue(watermark, &timer)) {
-      task.state.SetCurrentKey(&timer.key);
-      auto* t = task.touched.Mutable();
-      if (t == nullptr) continue;
-      const EventTime expiry = t->first + task.ttl_ms;
-      if (expiry > watermark) {
-        t->second = expiry;
-        task.ttl_timers.Register(expiry, timer.key_group, timer.key);
-      } else {
-        task.state.ClearKey(timer.key);
-      }
-    }
-    task.state.SetCurrentKey(nullptr);
-  }
-
+  // Fires the user's timers and the TTL expiry timers due by `watermark`, in
+  // one (time, key group, key) order; at equal times the user's timer first.
   void FireTimers(Task& task, EventTime watermark) {
     ProcessContext<K, Out>& pc = task.context;
     pc.watermark_ = watermark;
@@ -283,7 +265,16 @@ class ProcessNode final : public Producer<typename Fn::Out> {
     // Tags must not decrease within a partition (engine/tag_merge.h): a timer
     // registered behind the one firing is tagged with the firing time.
     EventTime tag_time = kMinEventTime;
-    while (task.timers.PopDue(watermark, &timer)) {
+    for (;;) {
+      const auto* user = task.timers.PeekDue(watermark);
+      const auto* ttl = task.ttl_ms > 0 ? task.ttl_timers.PeekDue(watermark) : nullptr;
+      if (user == nullptr && ttl == nullptr) break;
+      if (ttl != nullptr && (user == nullptr || *ttl < *user)) {
+        task.ttl_timers.PopDue(watermark, &timer);
+        Expire(task, timer, watermark);
+        continue;
+      }
+      task.timers.PopDue(watermark, &timer);
       tag_time = std::max(tag_time, timer.time);
       pc.key_ = &timer.key;
       pc.key_group_ = timer.key_group;
@@ -293,6 +284,27 @@ class ProcessNode final : public Producer<typename Fn::Out> {
       if constexpr (process_internal::HasOnTimer<Fn, K, Out>::value) {
         task.fn.OnTimer(timer.time, pc);
       }
+      // State written by a timer of an expired key must expire too.
+      if (task.ttl_ms > 0 && task.touched.Get() == nullptr) {
+        task.touched.Set({timer.time, timer.time + task.ttl_ms});
+        task.ttl_timers.Register(timer.time + task.ttl_ms, timer.key_group, timer.key);
+      }
+    }
+    task.state.SetCurrentKey(nullptr);
+  }
+
+  // An expiry timer: drops the key's state if it has been idle for the TTL,
+  // otherwise re-arms the timer at its last record + TTL.
+  static void Expire(Task& task, const typename TimerQueue<K>::Timer& timer, EventTime watermark) {
+    task.state.SetCurrentKey(&timer.key);
+    const auto* t = task.touched.Get();
+    if (t == nullptr) return;
+    const EventTime expiry = t->first + task.ttl_ms;
+    if (expiry > watermark) {
+      task.touched.Mutable()->second = expiry;
+      task.ttl_timers.Register(expiry, timer.key_group, timer.key);
+    } else {
+      task.state.ClearKey(timer.key);
     }
   }
 

@@ -102,7 +102,7 @@ inline bool GetLength(absl::string_view& in, size_t min_bytes, size_t& n) {
 
 // Arithmetic types: fixed width, little-endian.
 template <typename T>
-struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T>>> {
+struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>>> {
   static constexpr bool kDefined = true;
   static void Encode(T v, std::string& out) {
     char buf[sizeof(T)];
@@ -113,6 +113,19 @@ struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T>>> {
     if (in.size() < sizeof(T)) return false;
     std::memcpy(&v, in.data(), sizeof(T));
     in.remove_prefix(sizeof(T));
+    return true;
+  }
+};
+
+// bool: one byte, 0 or 1 (anything else is corrupt).
+template <>
+struct Codec<bool> {
+  static constexpr bool kDefined = true;
+  static void Encode(bool v, std::string& out) { out.push_back(v ? 1 : 0); }
+  static bool Decode(absl::string_view& in, bool& v) {
+    if (in.empty() || static_cast<uint8_t>(in[0]) > 1) return false;
+    v = in[0] == 1;
+    in.remove_prefix(1);
     return true;
   }
 };

@@ -83,8 +83,9 @@ class TableBase {
   virtual ~TableBase() = default;
   // Writes dirty entries into `batch`; they become clean.
   virtual absl::Status Snapshot(StateDirectory::Batch& batch) = 0;
-  // Evicts clean entries not used since the last call, returning bytes freed.
-  virtual size_t Trim() = 0;
+  // Evicts clean entries not used since the last call until about
+  // `bytes_to_free` are freed; returns the bytes freed.
+  virtual size_t Trim(size_t bytes_to_free) = 0;
   virtual size_t approx_bytes() const = 0;
   virtual size_t dirty_bytes() const = 0;
   virtual size_t size() const = 0;
@@ -100,8 +101,8 @@ class KeyedTableBase : public TableBase {
 template <typename K, typename T>
 class ValueTable final : public KeyedTableBase<K> {
  public:
-  ValueTable(KeyedStateStore<K>* store, StateDirectory* dir, int table)
-      : store_(store), dir_(dir), table_(table) {}
+  ValueTable(KeyedStateStore<K>* store, StateDirectory* dir, int table, std::string name)
+      : store_(store), dir_(dir), table_(table), name_(std::move(name)) {}
 
   // The current key's slot, loaded from RocksDB on a miss.
   struct Slot {
@@ -133,8 +134,8 @@ class ValueTable final : public KeyedTableBase<K> {
       if constexpr (kHasCodec<T>) {
         if (!DecodeAll(bytes, slot.value)) {
           store_->RecordError(absl::DataLossError(
-              absl::StrCat("state directory ", dir_->path(), ": undecodable value in table ",
-                           table_)));
+              absl::StrCat("state directory ", dir_->path(), ": undecodable value in ", name_,
+                           " (key group ", KeyGroupOf(key), ")")));
           return nullptr;
         }
       }
@@ -185,8 +186,9 @@ class ValueTable final : public KeyedTableBase<K> {
       }
       return;
     }
-    // Keep a tombstone until the next snapshot deletes the key on disk.
-    Slot& slot = FindOrInsert(key);
+    // Keep a tombstone until the next snapshot deletes the key on disk (no
+    // need to read the old value).
+    Slot& slot = FindOrInsertBlind(key);
     slot.present = false;
     slot.value = T{};
     MarkDirty(key, slot);
@@ -234,10 +236,10 @@ class ValueTable final : public KeyedTableBase<K> {
     return absl::OkStatus();
   }
 
-  size_t Trim() override {
+  size_t Trim(size_t bytes_to_free) override {
     if (dir_ == nullptr) return 0;
     size_t freed = 0;
-    for (auto it = map_.begin(); it != map_.end();) {
+    for (auto it = map_.begin(); it != map_.end() && freed < bytes_to_free;) {
       Slot& slot = it->second;
       if (slot.dirty) {
         ++it;
@@ -265,6 +267,7 @@ class ValueTable final : public KeyedTableBase<K> {
   KeyedStateStore<K>* store_;
   StateDirectory* dir_;  // nullptr: in memory
   int table_;
+  std::string name_;     // "<operator>/<state>", for messages
   absl::node_hash_map<K, Slot> map_;
   std::vector<K> dirty_keys_;
   size_t approx_bytes_ = 0;
@@ -413,6 +416,16 @@ class KeyedStateStore {
   // returns handles to the same table. REQUIRES: the same T for a name.
   template <typename T>
   ValueState<K, T> Value(const std::string& name) {
+    if (name.empty() || name.rfind("__", 0) == 0) {
+      RecordError(absl::InvalidArgumentError(absl::StrCat(
+          "state name '", name, "' of operator '", op_,
+          "' is reserved or empty (names starting with __ are the engine's)")));
+    }
+    return ValueState<K, T>(this, Declare<T>(name));
+  }
+  // For the engine's own per-key state (TTL bookkeeping): names start "__".
+  template <typename T>
+  ValueState<K, T> InternalValue(const std::string& name) {
     return ValueState<K, T>(this, Declare<T>(name));
   }
   template <typename UK, typename UV>
@@ -453,8 +466,19 @@ class KeyedStateStore {
   // more can go). Call between batches.
   void Trim() {
     if (dir_ == nullptr) return;
-    for (int round = 0; round < 2 && approx_bytes() > budget_; ++round) {
-      for (auto& [name, table] : tables_) table->Trim();
+    // Down to 90% of the budget; a second pass evicts entries whose second
+    // chance the first pass used up.
+    for (int round = 0; round < 2; ++round) {
+      const size_t bytes = approx_bytes();
+      const size_t target = budget_ - budget_ / 10;
+      if (bytes <= budget_ && round == 0) return;
+      if (bytes <= target) return;
+      size_t to_free = bytes - target;
+      for (auto& [name, table] : tables_) {
+        if (to_free == 0) break;
+        const size_t freed = table->Trim(to_free);
+        to_free -= std::min(freed, to_free);
+      }
     }
   }
   // True when dirty entries alone take more than half the budget: only a
@@ -505,7 +529,7 @@ class KeyedStateStore {
       }
     }
     auto table = std::make_unique<state_internal::ValueTable<K, T>>(
-        this, id >= 0 ? dir_ : nullptr, id);
+        this, id >= 0 ? dir_ : nullptr, id, op_ + "/" + name);
     auto* raw = table.get();
     tables_.emplace_back(name, std::move(table));
     return raw;

@@ -23,6 +23,15 @@ namespace {
 constexpr char kFormatKey[] = "eddy.format";
 constexpr char kJobKey[] = "eddy.job";
 
+// Files RocksDB creates in a database directory.
+bool IsRocksDbFileName(const std::string& name) {
+  const auto starts = [&](const char* p) { return name.rfind(p, 0) == 0; };
+  const auto ends = [&](const char* p) { return absl::EndsWith(name, p); };
+  return name == "LOCK" || name == "IDENTITY" || starts("LOG") || starts("MANIFEST-") ||
+         starts("OPTIONS-") || ends(".log") || ends(".sst") || ends(".dbtmp") ||
+         ends(".blob");
+}
+
 }  // namespace
 
 struct StateDirectory::RocksOptions {
@@ -54,8 +63,20 @@ absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(const Optio
   }
   const bool has_db = std::filesystem::exists(path + "/CURRENT", ec);
   if (exists && !has_db && !std::filesystem::is_empty(path, ec)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "state directory ", path, " is not empty and holds no Eddy state (no RocksDB CURRENT file)"));
+    // RocksDB writes CURRENT last when it creates a database: a directory
+    // holding only RocksDB's own files and no CURRENT is a creation that was
+    // interrupted (a crash before the first checkpoint), with nothing
+    // committed. Anything else is someone else's directory.
+    std::vector<std::filesystem::path> leftovers;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!IsRocksDbFileName(name) || !entry.is_regular_file()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "state directory ", path, " is not empty and holds no Eddy state (found ", name, ")"));
+      }
+      leftovers.push_back(entry.path());
+    }
+    for (const auto& file : leftovers) std::filesystem::remove(file, ec);
   }
   if (!exists) {
     std::filesystem::create_directories(path, ec);
@@ -128,7 +149,13 @@ absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(const Optio
   absl::StatusOr<std::optional<std::string>> job = dir->GetMeta(kJobKey);
   if (!job.ok()) return job.status();
   if (!format->has_value()) {
-    if (has_db && !dir->table_names_.empty()) {
+    bool default_empty = true;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(dir->db_->NewIterator(rocksdb::ReadOptions()));
+      it->SeekToFirst();
+      default_empty = !it->Valid();
+    }
+    if (has_db && (!dir->table_names_.empty() || !default_empty)) {
       return absl::FailedPreconditionError(
           absl::StrCat("state directory ", path, " is a RocksDB database but not Eddy state"));
     }

@@ -56,6 +56,12 @@ class TimerQueue {
     if (timers_.erase(t) > 0 && dir_ != nullptr) journal_.emplace_back(false, std::move(t));
   }
 
+  // The earliest timer if its time is <= watermark, else nullptr.
+  const Timer* PeekDue(EventTime watermark) const {
+    if (timers_.empty() || timers_.begin()->time > watermark) return nullptr;
+    return &*timers_.begin();
+  }
+
   // Removes and returns the earliest timer if its time is <= watermark.
   bool PopDue(EventTime watermark, Timer* out) {
     if (timers_.empty() || timers_.begin()->time > watermark) return false;

@@ -45,22 +45,39 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
 
 TEST(RecoveryTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
   const std::string dir = MakeScratchDir("recovery");
-  const std::string events = dir + "/events.jsonl";
-  ASSERT_EQ(RunCommand(absl::StrCat(EddyBinary(), " gen listens --events 1500000 --seed 21 ",
-                                    "--malformed-rate 0.001 --late-rate 0.002 --out ", events),
-                       dir)
-                .exit_code,
-            0);
-  const std::vector<std::string> common = {"replay", "listen_counts", "--input", events,
-                                           "--batch-size", "1000"};
-  // Reference: no state directory, no interruption.
+  // Three inputs of different lengths (one gzip): files finish at different
+  // moments, and a checkpoint may fall after some have finished.
+  std::vector<std::string> common = {"replay", "listen_counts"};
+  const std::vector<std::pair<const char*, int>> inputs = {
+      {"a.jsonl", 900000}, {"b.jsonl.gz", 400000}, {"c.jsonl", 150000}};
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string path = dir + "/" + inputs[i].first;
+    ASSERT_EQ(RunCommand(absl::StrCat(EddyBinary(), " gen listens --events ", inputs[i].second,
+                                      " --seed ", 21 + i,
+                                      " --malformed-rate 0.001 --late-rate 0.002 --out ", path),
+                         dir)
+                  .exit_code,
+              0);
+    common.push_back("--input");
+    common.push_back(path);
+  }
+  // Small batches: each file's share per batch is below the read chunk.
+  common.push_back("--batch-size");
+  common.push_back("600");
+  // Reference: no state directory, no interruption. Its duration scales the
+  // kill delays, so that runs make progress on slow (sanitizer) builds too.
+  int64_t reference_ms = 0;
   {
     std::vector<std::string> args = common;
     for (const char* a : {"--output-dir"}) args.push_back(a);
     args.push_back(dir + "/ref");
+    const auto begin = std::chrono::steady_clock::now();
     const pid_t pid = Spawn(args, dir + "/ref.log");
     int status = 0;
     waitpid(pid, &status, 0);
+    reference_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - begin)
+                       .count();
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileOrEmpty(dir + "/ref.log");
   }
 
@@ -81,7 +98,12 @@ TEST(RecoveryTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
     run.push_back("--threads");
     run.push_back(std::to_string(1 + attempts % 2));
     const pid_t pid = Spawn(run, dir + "/run.log");
-    const int delay_ms = kills < 12 ? 40 + static_cast<int>(rng() % 200) : 100000;
+    // Kill 2.5-10% of a full run's time after start: each run gets a few
+    // checkpoints further, and 12 kills leave work for the last run.
+    const int64_t lo = std::max<int64_t>(20, reference_ms / 40);
+    const int64_t hi = std::max<int64_t>(lo + 1, reference_ms / 10);
+    const int delay_ms =
+        kills < 12 ? static_cast<int>(lo + static_cast<int64_t>(rng() % (hi - lo))) : 1000000;
     int status = 0;
     pid_t done = 0;
     for (int waited = 0; waited < delay_ms; waited += 5) {
@@ -109,7 +131,7 @@ TEST(RecoveryTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
   }
   const std::string summary = ReadFileOrEmpty(dir + "/out/summary.json");
   const std::string ref_summary = ReadFileOrEmpty(dir + "/ref/summary.json");
-  for (const char* field : {"\"events\":1500000", "\"resumed\":true"}) {
+  for (const char* field : {"\"events\":1450000", "\"resumed\":true"}) {
     EXPECT_NE(summary.find(field), std::string::npos) << summary;
   }
   const auto counts = [](const std::string& s) { return s.substr(s.find("\"sinks\"")); };

@@ -89,10 +89,11 @@ TEST(PersistentStateTest, StateFarLargerThanTheCacheBudgetReadsBackCorrectly) {
   // 5M keys with a 128 MB budget (500k under sanitizers, which are slower).
 #if defined(__SANITIZE_ADDRESS__)
   const int64_t kKeys = 500'000;
+  const size_t kBudget = size_t{16} << 20;
 #else
   const int64_t kKeys = 5'000'000;
-#endif
   const size_t kBudget = size_t{128} << 20;
+#endif
   const std::string path = MakeScratchDir("pstate_big") + "/db";
   auto dir = OpenDir(path, kBudget);
   KeyedStateStore<int64_t> store;

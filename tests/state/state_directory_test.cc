@@ -109,7 +109,23 @@ TEST(StateDirectoryTest, NonEmptyForeignDirectoryIsRefused) {
   std::ofstream(path + "/notes.txt") << "mine";
   absl::StatusOr<std::unique_ptr<StateDirectory>> dir = StateDirectory::Open({path, "job"});
   ASSERT_FALSE(dir.ok());
-  EXPECT_NE(dir.status().message().find("holds no Eddy state"), absl::string_view::npos);
+  EXPECT_NE(dir.status().message().find("holds no Eddy state (found notes.txt)"),
+            absl::string_view::npos)
+      << dir.status();
+}
+
+TEST(StateDirectoryTest, CreationInterruptedBeforeCurrentIsStartedAfresh) {
+  // A crash while RocksDB created the database leaves its files but no
+  // CURRENT: nothing was committed, so opening again must work.
+  const std::string path = Path("db");
+  std::filesystem::create_directories(path);
+  std::ofstream(path + "/LOCK") << "";
+  std::ofstream(path + "/IDENTITY") << "abc";
+  std::ofstream(path + "/MANIFEST-000001") << "partial";
+  std::ofstream(path + "/000003.log") << "";
+  absl::StatusOr<std::unique_ptr<StateDirectory>> dir = StateDirectory::Open({path, "job"});
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_EQ(*(*dir)->GetMeta("eddy.job"), std::optional<std::string>("job"));
 }
 
 TEST(StateDirectoryTest, SecondProcessOnTheSameDirectoryGetsALockError) {

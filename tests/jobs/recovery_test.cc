@@ -98,10 +98,12 @@ TEST(RecoveryTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
     run.push_back("--threads");
     run.push_back(std::to_string(1 + attempts % 2));
     const pid_t pid = Spawn(run, dir + "/run.log");
-    // Kill 2.5-10% of a full run's time after start: each run gets a few
+    // Kill 2.5-10% of a full run's time after start-up (opening the state
+    // directory and seeking take ~100 ms here): each run gets a few
     // checkpoints further, and 12 kills leave work for the last run.
-    const int64_t lo = std::max<int64_t>(20, reference_ms / 40);
-    const int64_t hi = std::max<int64_t>(lo + 1, reference_ms / 10);
+    const int64_t startup_ms = 150;
+    const int64_t lo = startup_ms + reference_ms / 40;
+    const int64_t hi = startup_ms + std::max<int64_t>(reference_ms / 40 + 1, reference_ms / 10);
     const int delay_ms =
         kills < 12 ? static_cast<int>(lo + static_cast<int64_t>(rng() % (hi - lo))) : 1000000;
     int status = 0;

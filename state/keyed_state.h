@@ -65,9 +65,10 @@ class KeyedStateStore;
 
 namespace state_internal {
 
-// Bytes of bookkeeping per cached entry (hash node, flags), on top of the
-// value's encoded size.
-inline constexpr size_t kEntryOverhead = 64;
+// Bytes of bookkeeping per cached entry, on top of the value's encoded size:
+// the hash node (key, slot, allocator header), its bucket, and a key copy in
+// the dirty list.
+inline constexpr size_t kEntryOverhead = 96;
 
 // [key group, 2 bytes big-endian][encoded key]: prefix-free, so one key
 // group's state is one contiguous key range.
@@ -196,39 +197,38 @@ class ValueTable final : public KeyedTableBase<K> {
 
   absl::Status Snapshot(StateDirectory::Batch& batch) override {
     if constexpr (kHasCodec<T>) {
-      // Encode, then write in key order: RocksDB's memtable inserts sorted
-      // keys several times faster than random ones.
+      // Write in key order: RocksDB's memtable inserts sorted keys several
+      // times faster than random ones. Only the keys are held at once;
+      // values are encoded straight into the batch.
       struct Write {
         std::string key;
-        std::string value;  // empty with !put
-        bool put;
+        Slot* slot;
       };
       std::vector<Write> writes;
       writes.reserve(dirty_keys_.size());
       for (const K& key : dirty_keys_) {
         auto it = map_.find(key);
         if (it == map_.end() || !it->second.dirty) continue;
-        Slot& slot = it->second;
-        Write w;
+        Write w{std::string(), &it->second};
         AppendStateKey(KeyGroupOf(key), key, w.key);
-        w.put = slot.present;
-        if (slot.present) {
-          EncodeTo(slot.value, w.value);
-          approx_bytes_ -= slot.bytes;
-          slot.bytes = static_cast<uint32_t>(kEntryOverhead + w.value.size());
-          approx_bytes_ += slot.bytes;
-        }
-        slot.dirty = false;
         writes.push_back(std::move(w));
       }
       std::sort(writes.begin(), writes.end(),
                 [](const Write& a, const Write& b) { return a.key < b.key; });
+      std::string value;
       for (const Write& w : writes) {
-        if (w.put) {
-          batch.Put(table_, w.key, w.value);
+        Slot& slot = *w.slot;
+        if (slot.present) {
+          value.clear();
+          EncodeTo(slot.value, value);
+          batch.Put(table_, w.key, value);
+          approx_bytes_ -= slot.bytes;
+          slot.bytes = static_cast<uint32_t>(kEntryOverhead + value.size());
+          approx_bytes_ += slot.bytes;
         } else {
           batch.Delete(table_, w.key);
         }
+        slot.dirty = false;
       }
     }
     dirty_keys_.clear();
@@ -481,13 +481,14 @@ class KeyedStateStore {
       }
     }
   }
-  // True when dirty entries alone take more than half the budget: only a
-  // checkpoint can make them evictable.
+  // True when dirty entries take more than a quarter of the budget: only a
+  // checkpoint can make them evictable, and a checkpoint's batch is about as
+  // large again.
   bool WantsCheckpoint() const {
     if (dir_ == nullptr) return false;
     size_t dirty = 0;
     for (const auto& [name, table] : tables_) dirty += table->dirty_bytes();
-    return dirty > budget_ / 2;
+    return dirty > budget_ / 4;
   }
   size_t approx_bytes() const {
     size_t n = 0;

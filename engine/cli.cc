@@ -1,12 +1,17 @@
 #include "engine/cli.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "connectors/embedded_broker.h"
 #include "absl/strings/str_format.h"
 #include "engine/flags.h"
 #include "engine/job_registry.h"
@@ -27,6 +32,8 @@ const char kUsage[] =
     "  eddy describe JOB             print a job's operator graph\n"
     "  eddy replay JOB --input PATH --output-dir DIR [flags]\n"
     "                                run a job over files in event time\n"
+    "  eddy broker [--brokers N] [--topic NAME:PARTITIONS ...]\n"
+    "                                run an embedded Kafka cluster on loopback until SIGTERM\n"
     "  eddy gen NAME --out FILE [flags]\n"
     "                                generate a synthetic event stream\n"
     "  eddy help [COMMAND]           this text, or a command's flags\n";
@@ -172,6 +179,61 @@ int CmdGen(const std::vector<std::string>& args) {
   return 0;
 }
 
+const std::vector<FlagDef>& BrokerFlags() {
+  static const std::vector<FlagDef> defs = {
+      {"brokers", FlagDef::kValue, "number of brokers (default 1)"},
+      {"topic", FlagDef::kRepeated, "NAME:PARTITIONS, a topic to create (repeatable)"},
+      {"port", FlagDef::kValue, "not supported: the mock cluster picks its ports"},
+  };
+  return defs;
+}
+
+int CmdBroker(const std::vector<std::string>& args) {
+  absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, BrokerFlags(), "eddy broker");
+  if (!parsed.ok()) return Fail(kExitUsage, parsed.status());
+  if (parsed->Has("port")) {
+    return Fail(kExitUsage, absl::InvalidArgumentError(
+                                "eddy broker: --port is not supported (librdkafka 2.0.2's mock "
+                                "cluster binds its own loopback ports); use the printed address"));
+  }
+  absl::StatusOr<int64_t> brokers = parsed->GetInt("brokers", 1, 1, 16);
+  if (!brokers.ok()) return Fail(kExitUsage, brokers.status());
+  std::vector<std::pair<std::string, int>> topics;
+  for (const std::string& spec : parsed->GetAll("topic")) {
+    const size_t colon = spec.rfind(':');
+    int partitions = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(spec.substr(colon + 1), &partitions) || partitions < 1) {
+      return Fail(kExitUsage, absl::InvalidArgumentError(absl::StrCat(
+                                  "eddy broker: --topic '", spec, "' is not NAME:PARTITIONS")));
+    }
+    topics.emplace_back(spec.substr(0, colon), partitions);
+  }
+  // Block the stop signals before librdkafka starts its threads, so that
+  // only sigwait below receives them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  EmbeddedBroker::Options options;
+  options.brokers = static_cast<int>(*brokers);
+  absl::StatusOr<std::unique_ptr<EmbeddedBroker>> broker = EmbeddedBroker::Start(options);
+  if (!broker.ok()) return Fail(kExitFailure, broker.status());
+  for (const auto& [name, partitions] : topics) {
+    absl::Status s = (*broker)->CreateTopic(name, partitions);
+    if (!s.ok()) return Fail(kExitUsage, s);
+  }
+  std::printf("bootstrap: %s\n", (*broker)->bootstrap_servers().c_str());
+  for (const auto& [name, partitions] : topics) std::printf("topic: %s:%d\n", name.c_str(), partitions);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  broker->reset();
+  std::fprintf(stderr, "eddy broker: stopped by signal %d\n", sig);
+  return 0;
+}
+
 int CmdHelp(const std::vector<std::string>& args) {
   if (args.empty()) {
     std::fputs(kUsage, stdout);
@@ -211,6 +273,7 @@ int RunEddyCli(int argc, char** argv) {
     }
     return CmdReplay(rest);
   }
+  if (cmd == "broker") return CmdBroker(rest);
   if (cmd == "gen") {
     for (const std::string& a : rest) {
       if (a == "--help") return CmdHelp({"gen"});

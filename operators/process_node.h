@@ -238,8 +238,13 @@ class ProcessNode final : public Producer<typename Fn::Out> {
 
   // Records that the current key got a record at `ts`; arms its expiry
   // timer if none is pending.
+  static EventTime SaturatingAdd(EventTime t, int64_t d) {
+    return t > kMaxEventTime - d ? kMaxEventTime : t + d;
+  }
+
   static void Touch(Task& task, uint32_t key_group, EventTime ts) {
     const std::pair<int64_t, int64_t>* seen = task.touched.Get();
+    // |ts| <= 2^53 (sources guarantee it) and ttl <= 1000 years: no overflow.
     if (seen != nullptr && ts - seen->first >= task.ttl_ms) {
       // Idle for the TTL before this record, though the watermark has not
       // yet fired its expiry: expire now, so results don't depend on where
@@ -249,8 +254,9 @@ class ProcessNode final : public Producer<typename Fn::Out> {
     }
     if (seen == nullptr) {
       // First record of the key (or since it expired): arm its timer.
-      task.touched.Set({ts, ts + task.ttl_ms});
-      task.ttl_timers.Register(ts + task.ttl_ms, key_group, *task.state.current_key());
+      task.touched.Set({ts, SaturatingAdd(ts, task.ttl_ms)});
+      task.ttl_timers.Register(SaturatingAdd(ts, task.ttl_ms), key_group,
+                               *task.state.current_key());
       return;
     }
     if (ts > seen->first) task.touched.Mutable()->first = ts;
@@ -271,7 +277,7 @@ class ProcessNode final : public Producer<typename Fn::Out> {
       if (user == nullptr && ttl == nullptr) break;
       if (ttl != nullptr && (user == nullptr || *ttl < *user)) {
         task.ttl_timers.PopDue(watermark, &timer);
-        Expire(task, timer, watermark);
+        Expire(task, timer);
         continue;
       }
       task.timers.PopDue(watermark, &timer);
@@ -286,8 +292,9 @@ class ProcessNode final : public Producer<typename Fn::Out> {
       }
       // State written by a timer of an expired key must expire too.
       if (task.ttl_ms > 0 && task.touched.Get() == nullptr) {
-        task.touched.Set({timer.time, timer.time + task.ttl_ms});
-        task.ttl_timers.Register(timer.time + task.ttl_ms, timer.key_group, timer.key);
+        const EventTime expiry = SaturatingAdd(timer.time, task.ttl_ms);
+        task.touched.Set({timer.time, expiry});
+        task.ttl_timers.Register(expiry, timer.key_group, timer.key);
       }
     }
     task.state.SetCurrentKey(nullptr);
@@ -295,12 +302,16 @@ class ProcessNode final : public Producer<typename Fn::Out> {
 
   // An expiry timer: drops the key's state if it has been idle for the TTL,
   // otherwise re-arms the timer at its last record + TTL.
-  static void Expire(Task& task, const typename TimerQueue<K>::Timer& timer, EventTime watermark) {
+  static void Expire(Task& task, const typename TimerQueue<K>::Timer& timer) {
     task.state.SetCurrentKey(&timer.key);
     const auto* t = task.touched.Get();
     if (t == nullptr) return;
-    const EventTime expiry = t->first + task.ttl_ms;
-    if (expiry > watermark) {
+    // Judge by the timer's own time, not the watermark: a timer armed at the
+    // key's first record is early once later records came, and must move to
+    // the real expiry (where it fires in its place among the other timers,
+    // possibly later in this same loop).
+    const EventTime expiry = SaturatingAdd(t->first, task.ttl_ms);
+    if (expiry > timer.time) {
       task.touched.Mutable()->second = expiry;
       task.ttl_timers.Register(expiry, timer.key_group, timer.key);
     } else {

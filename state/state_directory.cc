@@ -1,6 +1,8 @@
 #include "state/state_directory.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -23,15 +25,39 @@ namespace {
 constexpr char kFormatKey[] = "eddy.format";
 constexpr char kJobKey[] = "eddy.job";
 
-// Files RocksDB creates in a database directory.
-bool IsRocksDbFileName(const std::string& name) {
-  const auto starts = [&](const char* p) { return name.rfind(p, 0) == 0; };
-  const auto ends = [&](const char* p) { return absl::EndsWith(name, p); };
-  return name == "LOCK" || name == "IDENTITY" || starts("LOG") || starts("MANIFEST-") ||
-         starts("OPTIONS-") || ends(".log") || ends(".sst") || ends(".dbtmp") ||
-         ends(".blob");
+bool AllDigits(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
 }
 
+// Files RocksDB leaves when it is stopped while creating a database, before
+// it writes CURRENT: the lock, the info log, the identity, the first
+// manifest and temporary files. Anything else (tables, write-ahead logs,
+// options files) means a real database that lost CURRENT, or a stranger's.
+bool IsCreationLeftover(const std::string& name) {
+  const absl::string_view n = name;
+  if (n == "LOCK" || n == "IDENTITY" || n == "LOG") return true;
+  if (absl::StartsWith(n, "LOG.old.") && AllDigits(n.substr(8))) return true;
+  if (absl::StartsWith(n, "MANIFEST-") && AllDigits(n.substr(9))) return true;
+  if (absl::EndsWith(n, ".dbtmp") && AllDigits(n.substr(0, n.size() - 6))) return true;
+  return false;
+}
+
+// True if another process holds RocksDB's lock on `path`/LOCK (an fcntl
+// lock, as RocksDB takes it).
+bool LockHeldElsewhere(const std::string& path) {
+  const int fd = ::open((path + "/LOCK").c_str(), O_RDWR);
+  if (fd < 0) return false;
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  const bool held = ::fcntl(fd, F_SETLK, &fl) != 0;
+  ::close(fd);  // releases our lock if we got it
+  return held;
+}
 }  // namespace
 
 struct StateDirectory::RocksOptions {
@@ -70,11 +96,16 @@ absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(const Optio
     std::vector<std::filesystem::path> leftovers;
     for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
       const std::string name = entry.path().filename().string();
-      if (!IsRocksDbFileName(name) || !entry.is_regular_file()) {
+      if (!IsCreationLeftover(name) || !entry.is_regular_file()) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "state directory ", path, " is not empty and holds no Eddy state (found ", name, ")"));
+            "state directory ", path, " has no RocksDB CURRENT file but holds ", name,
+            ": not Eddy state, or a damaged database (repair it with RocksDB's ldb, or remove it)"));
       }
       leftovers.push_back(entry.path());
+    }
+    if (LockHeldElsewhere(path)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("state directory ", path, " is in use by another process (lock held)"));
     }
     for (const auto& file : leftovers) std::filesystem::remove(file, ec);
   }

@@ -43,7 +43,7 @@ namespace eddy {
 class StateDirectory {
  public:
   // Version of the on-disk layout this build reads and writes.
-  static constexpr int kFormatVersion = 1;
+  static constexpr int kFormatVersion = 2;
 
   struct Options {
     std::string path;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -156,6 +157,15 @@ TEST(RecoveryTest, ResumingWithAnotherBatchSizeOrOtherInputsIsRefused) {
   r = RunCommand(base + " --input " + dir + "/other.jsonl --batch-size 500", dir);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("resume with the same inputs"), std::string::npos) << r.err;
+  // Another --param: another run.
+  r = RunCommand(base + " --input " + events + " --batch-size 500 --param window=2h", dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("different job graph or parameters"), std::string::npos) << r.err;
+  // The input changed since the checkpoint.
+  std::ofstream(events, std::ios::app) << "{}\n";
+  r = RunCommand(base + " --input " + events + " --batch-size 500", dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("changed since the checkpoint"), std::string::npos) << r.err;
   r = RunCommand(absl::StrCat(EddyBinary(), " replay artist_plays_does_not_exist --input ", events,
                               " --output-dir ", dir, "/o2 --state-dir ", dir, "/state"),
                  dir);

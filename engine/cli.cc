@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/embedded_broker.h"
+#include "connectors/tcp_forwarder.h"
 #include "absl/strings/str_format.h"
 #include "engine/flags.h"
 #include "engine/job_registry.h"
@@ -32,7 +33,7 @@ const char kUsage[] =
     "  eddy describe JOB             print a job's operator graph\n"
     "  eddy replay JOB --input PATH --output-dir DIR [flags]\n"
     "                                run a job over files in event time\n"
-    "  eddy broker [--brokers N] [--topic NAME:PARTITIONS ...]\n"
+    "  eddy broker [--brokers N] [--port P] [--topic NAME:PARTITIONS ...]\n"
     "                                run an embedded Kafka cluster on loopback until SIGTERM\n"
     "  eddy gen NAME --out FILE [flags]\n"
     "                                generate a synthetic event stream\n"
@@ -183,7 +184,8 @@ const std::vector<FlagDef>& BrokerFlags() {
   static const std::vector<FlagDef> defs = {
       {"brokers", FlagDef::kValue, "number of brokers (default 1)"},
       {"topic", FlagDef::kRepeated, "NAME:PARTITIONS, a topic to create (repeatable)"},
-      {"port", FlagDef::kValue, "not supported: the mock cluster picks its ports"},
+      {"port", FlagDef::kValue,
+       "also accept clients on 127.0.0.1:PORT (forwarded to the first broker)"},
   };
   return defs;
 }
@@ -191,11 +193,8 @@ const std::vector<FlagDef>& BrokerFlags() {
 int CmdBroker(const std::vector<std::string>& args) {
   absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, BrokerFlags(), "eddy broker");
   if (!parsed.ok()) return Fail(kExitUsage, parsed.status());
-  if (parsed->Has("port")) {
-    return Fail(kExitUsage, absl::InvalidArgumentError(
-                                "eddy broker: --port is not supported (librdkafka 2.0.2's mock "
-                                "cluster binds its own loopback ports); use the printed address"));
-  }
+  absl::StatusOr<int64_t> port = parsed->GetInt("port", 0, 1, 65535);
+  if (!port.ok()) return Fail(kExitUsage, port.status());
   absl::StatusOr<int64_t> brokers = parsed->GetInt("brokers", 1, 1, 16);
   if (!brokers.ok()) return Fail(kExitUsage, brokers.status());
   std::vector<std::pair<std::string, int>> topics;
@@ -224,11 +223,28 @@ int CmdBroker(const std::vector<std::string>& args) {
     absl::Status s = (*broker)->CreateTopic(name, partitions);
     if (!s.ok()) return Fail(kExitUsage, s);
   }
-  std::printf("bootstrap: %s\n", (*broker)->bootstrap_servers().c_str());
+  // librdkafka 2.0.2's mock cluster picks its own ports; --port adds a
+  // fixed one that forwards to the first broker.
+  std::unique_ptr<TcpForwarder> forwarder;
+  std::string bootstrap = (*broker)->bootstrap_servers();
+  if (*port != 0) {
+    const std::string first = bootstrap.substr(0, bootstrap.find(','));
+    int target = 0;
+    if (!absl::SimpleAtoi(first.substr(first.rfind(':') + 1), &target)) {
+      return Fail(kExitFailure, absl::InternalError("unexpected bootstrap address " + bootstrap));
+    }
+    absl::StatusOr<std::unique_ptr<TcpForwarder>> f =
+        TcpForwarder::Start(static_cast<int>(*port), target);
+    if (!f.ok()) return Fail(kExitUsage, f.status());
+    forwarder = *std::move(f);
+    bootstrap = absl::StrCat("127.0.0.1:", *port);
+  }
+  std::printf("bootstrap: %s\n", bootstrap.c_str());
   for (const auto& [name, partitions] : topics) std::printf("topic: %s:%d\n", name.c_str(), partitions);
   std::fflush(stdout);
   int sig = 0;
   sigwait(&stop, &sig);
+  forwarder.reset();
   broker->reset();
   std::fprintf(stderr, "eddy broker: stopped by signal %d\n", sig);
   return 0;

@@ -4,7 +4,10 @@
 #include "connectors/embedded_broker.h"
 
 #include <librdkafka/rdkafka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,15 +116,34 @@ TEST(EmbeddedBrokerTest, ProducerRidesOutABrokerOutage) {
   EXPECT_EQ(Consume((*broker)->bootstrap_servers(), "events", 500).size(), 500u);
 }
 
-TEST(EmbeddedBrokerTest, EddyBrokerCommandServesUntilSigterm) {
+// A loopback port nobody listens on right now.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+void ServeAndUse(const std::vector<std::string>& extra_args, const std::string& want_bootstrap) {
   const std::string dir = testing::MakeScratchDir("broker_cli");
   const std::string out = dir + "/broker.out";
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     if (freopen(out.c_str(), "w", stdout) == nullptr) _exit(127);
-    const std::string bin = testing::EddyBinary();
-    execl(bin.c_str(), bin.c_str(), "broker", "--topic", "ctr.events:3", nullptr);
+    std::string bin = testing::EddyBinary();
+    std::vector<std::string> args = {bin, "broker", "--topic", "ctr.events:3"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
     _exit(127);
   }
   std::string bootstrap;
@@ -133,12 +155,43 @@ TEST(EmbeddedBrokerTest, EddyBrokerCommandServesUntilSigterm) {
     if (at != std::string::npos && nl != std::string::npos) bootstrap = text.substr(at + 11, nl - at - 11);
   }
   ASSERT_FALSE(bootstrap.empty()) << "no bootstrap line";
+  if (!want_bootstrap.empty()) {
+    EXPECT_EQ(bootstrap, want_bootstrap);
+  }
   EXPECT_EQ(Produce(bootstrap, "ctr.events", 300), 300);
   EXPECT_EQ(Consume(bootstrap, "ctr.events", 300).size(), 300u);
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(EmbeddedBrokerTest, EddyBrokerCommandServesUntilSigterm) { ServeAndUse({}, ""); }
+
+TEST(EmbeddedBrokerTest, EddyBrokerAcceptsClientsOnARequestedPort) {
+  const int port = FreePort();
+  ServeAndUse({"--port", std::to_string(port)}, absl::StrCat("127.0.0.1:", port));
+}
+
+TEST(EmbeddedBrokerTest, EddyBrokerRefusesABadOrTakenPort) {
+  const std::string dir = testing::MakeScratchDir("broker_port");
+  testing::CommandResult r = testing::RunCommand(testing::EddyBinary() + " broker --port 0", dir);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--port: 0 is outside"), std::string::npos) << r.err;
+  // Hold a port, then ask for it.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  r = testing::RunCommand(
+      absl::StrCat(testing::EddyBinary(), " broker --port ", ntohs(addr.sin_port)), dir);
+  close(fd);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot listen on 127.0.0.1:"), std::string::npos) << r.err;
 }
 
 }  // namespace

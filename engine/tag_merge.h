@@ -7,8 +7,11 @@
 #ifndef EDDY_ENGINE_TAG_MERGE_H_
 #define EDDY_ENGINE_TAG_MERGE_H_
 
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "engine/record.h"
 
 namespace eddy {
@@ -49,6 +52,25 @@ void MergeBuffer(const PartitionedBuffer<T>& buffer, Visit visit) {
       static_cast<int>(buffer.parts.size()),
       [&](int p) { return buffer.parts[p].size(); },
       [&](int p, size_t i) { return buffer.parts[p][i].tag; }, visit);
+}
+
+// Re-sequencing (exchanges and unions): records get tags 0..n-1 in merged
+// order. Errors if a batch has too many records for 32-bit sequence tags.
+inline absl::Status CheckSequenceRoom(size_t records, const char* kind, const std::string& name) {
+  if (records < Tag::kTimerSeq) return absl::OkStatus();
+  return absl::ResourceExhaustedError(std::string(kind) + " '" + name +
+                                      "': more than 4 billion records in one batch");
+}
+
+// Appends `r` to `dest` re-tagged as `seq`, moving its value when the
+// upstream has no other reader (`move`), copying it otherwise.
+template <typename T>
+void AppendRetagged(std::vector<Record<T>>& dest, Record<T>& r, bool move, uint32_t seq) {
+  if (move) {
+    dest.push_back(Record<T>{std::move(r.value), r.ts, Tag{seq, 0, 0}});
+  } else {
+    dest.push_back(Record<T>{r.value, r.ts, Tag{seq, 0, 0}});
+  }
 }
 
 }  // namespace eddy

@@ -80,12 +80,8 @@ class KeyByNode final : public KeyedProducer<K, T> {
         groups.push_back(KeyGroupOf(keys.back()));
       }
     });
-    size_t total = 0;
-    for (const auto& part : in.parts) total += part.size();
-    if (total >= Tag::kTimerSeq) {
-      return absl::ResourceExhaustedError("key_by '" + this->name() +
-                                          "': more than 4 billion records in one batch");
-    }
+    absl::Status room = CheckSequenceRoom(in.TotalSize(), "key_by", this->name());
+    if (!room.ok()) return room;
     const int out_parts = static_cast<int>(this->output_.size());
     const bool move = input_->sole_consumer();
     if (in_parts == 1 && out_parts == 1 && move) {
@@ -103,12 +99,7 @@ class KeyByNode final : public KeyedProducer<K, T> {
     MergeBuffer(in, [&](int p, size_t i) {
       const uint32_t group = groups_[p][i];
       KeyedPartition<K, T>& dest = this->output_[PartitionOfKeyGroup(group, out_parts)];
-      Record<T>& r = in.parts[p][i];
-      if (move) {
-        dest.records.push_back(Record<T>{std::move(r.value), r.ts, Tag{seq++, 0, 0}});
-      } else {
-        dest.records.push_back(Record<T>{r.value, r.ts, Tag{seq++, 0, 0}});
-      }
+      AppendRetagged(dest.records, in.parts[p][i], move, seq++);
       dest.keys.push_back(std::move(keys_[p][i]));
       dest.key_groups.push_back(group);
     });

@@ -32,10 +32,8 @@ class UnionNode final : public Producer<T> {
   absl::Status RunBarrier(const BatchContext&) override {
     size_t total = 0;
     for (Producer<T>* in : inputs_) total += in->output().TotalSize();
-    if (total >= Tag::kTimerSeq) {
-      return absl::ResourceExhaustedError("union '" + this->name() +
-                                          "': more than 4 billion records in one batch");
-    }
+    absl::Status room = CheckSequenceRoom(total, "union", this->name());
+    if (!room.ok()) return room;
     const size_t parts = this->output_.parts.size();
     const size_t chunk = (total + parts - 1) / parts;
     uint32_t seq = 0;
@@ -45,12 +43,7 @@ class UnionNode final : public Producer<T> {
       auto& buffer = in->output();
       MergeBuffer(buffer, [&](int p, size_t i) {
         auto& dest = this->output_.parts[chunk == 0 ? 0 : seq / chunk];
-        Record<T>& r = buffer.parts[p][i];
-        if (move) {
-          dest.push_back(Record<T>{std::move(r.value), r.ts, Tag{seq, 0, 0}});
-        } else {
-          dest.push_back(Record<T>{r.value, r.ts, Tag{seq, 0, 0}});
-        }
+        AppendRetagged(dest, buffer.parts[p][i], move, seq);
         ++seq;
       });
     }

@@ -74,8 +74,7 @@ inline constexpr size_t kEntryOverhead = 96;
 // group's state is one contiguous key range.
 template <typename K>
 void AppendStateKey(uint32_t key_group, const K& key, std::string& out) {
-  out.push_back(static_cast<char>((key_group >> 8) & 0xFF));
-  out.push_back(static_cast<char>(key_group & 0xFF));
+  AppendKeyGroupPrefix(key_group, out);
   EncodeTo(key, out);
 }
 

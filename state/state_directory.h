@@ -40,6 +40,13 @@ class WriteBatch;
 
 namespace eddy {
 
+// Appends the 2-byte big-endian key-group prefix that starts every keyed
+// state and timer key, so one key group's entries form one key range.
+inline void AppendKeyGroupPrefix(uint32_t key_group, std::string& out) {
+  out.push_back(static_cast<char>((key_group >> 8) & 0xFF));
+  out.push_back(static_cast<char>(key_group & 0xFF));
+}
+
 class StateDirectory {
  public:
   // Version of the on-disk layout this build reads and writes.

@@ -93,8 +93,7 @@ class TimerQueue {
     for (uint32_t group = 0; group < kKeyGroups; ++group) {
       if (!owns(group)) continue;
       std::string prefix;
-      prefix.push_back(static_cast<char>(group >> 8));
-      prefix.push_back(static_cast<char>(group & 0xFF));
+      AppendKeyGroupPrefix(group, prefix);
       absl::Status decode_error;
       absl::Status s = dir_->Scan(table_, prefix, [&](absl::string_view k, absl::string_view) {
         Timer t{0, group, K{}};
@@ -125,8 +124,7 @@ class TimerQueue {
   // [key group u16 BE][time, sign bit flipped, u64 BE][encoded key]: sorts
   // like the in-memory order within a key group.
   static void AppendTimerKey(const Timer& t, std::string& out) {
-    out.push_back(static_cast<char>(t.key_group >> 8));
-    out.push_back(static_cast<char>(t.key_group & 0xFF));
+    AppendKeyGroupPrefix(t.key_group, out);
     const uint64_t biased = static_cast<uint64_t>(t.time) ^ (uint64_t{1} << 63);
     for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(biased >> shift));
     EncodeTo(t.key, out);

@@ -3,7 +3,10 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -16,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/flags.h"
 #include "engine/job_registry.h"
+#include "engine/live.h"
 #include "engine/replay.h"
 #include "engine/status_macros.h"
 
@@ -33,30 +37,99 @@ const char kUsage[] =
     "  eddy describe JOB             print a job's operator graph\n"
     "  eddy replay JOB --input PATH --output-dir DIR [flags]\n"
     "                                run a job over files in event time\n"
+    "  eddy run JOB --brokers HOST:PORT [flags]\n"
+    "                                run a job on Kafka until SIGTERM (a consumer-group member)\n"
     "  eddy broker [--brokers N] [--port P] [--topic NAME:PARTITIONS ...]\n"
     "                                run an embedded Kafka cluster on loopback until SIGTERM\n"
     "  eddy gen NAME --out FILE [flags]\n"
     "                                generate a synthetic event stream\n"
     "  eddy help [COMMAND]           this text, or a command's flags\n";
 
-const std::vector<FlagDef>& ReplayFlags() {
-  static const std::vector<FlagDef> defs = {
-      {"input", FlagDef::kRepeated,
-       "input file or directory (.jsonl or .jsonl.gz); SOURCE=PATH for jobs with several sources"},
-      {"output-dir", FlagDef::kValue, "directory for <sink>.jsonl, dead_letters.jsonl, summary.json"},
+// Flags `eddy replay` and `eddy run` share.
+std::vector<FlagDef> JobFlags(const char* checkpoint_interval_default) {
+  return {
       {"threads", FlagDef::kValue, "worker threads (default 1); outputs are identical for any value"},
       {"batch-size", FlagDef::kValue, "records per source per batch (default 4096)"},
       {"max-record-bytes", FlagDef::kValue, "longer records go to dead letters (default 1048576)"},
       {"param", FlagDef::kRepeated, "KEY=VALUE passed to the job's builder"},
       {"state-dir", FlagDef::kValue,
        "keep keyed state and checkpoints here (RocksDB); rerun with it to resume after a crash"},
-      {"checkpoint-every", FlagDef::kValue, "checkpoint every N input records (default 100000)"},
+      {"checkpoint-every", FlagDef::kValue, "checkpoint every N input records"},
       {"checkpoint-interval-ms", FlagDef::kValue,
-       "and at least every N ms of wall time (default 10000; 0: off)"},
+       absl::StrCat("and at least every N ms of wall time (default ", checkpoint_interval_default,
+                    "; 0: off)")},
       {"state-memory-mb", FlagDef::kValue,
        "memory for state: caches, RocksDB block cache and memtables (default 256)"},
   };
+}
+
+const std::vector<FlagDef>& ReplayFlags() {
+  static const std::vector<FlagDef> defs = [] {
+    std::vector<FlagDef> d = {
+        {"input", FlagDef::kRepeated,
+         "input file or directory (.jsonl or .jsonl.gz); SOURCE=PATH for jobs with several sources"},
+        {"output-dir", FlagDef::kValue, "directory for <sink>.jsonl, dead_letters.jsonl, summary.json"},
+    };
+    for (FlagDef& f : JobFlags("10000")) d.push_back(std::move(f));
+    return d;
+  }();
   return defs;
+}
+
+const std::vector<FlagDef>& RunFlags() {
+  static const std::vector<FlagDef> defs = [] {
+    std::vector<FlagDef> d = {
+        {"brokers", FlagDef::kValue, "Kafka bootstrap servers, HOST:PORT[,HOST:PORT...]"},
+        {"group", FlagDef::kValue, "consumer group (default eddy.JOB); processes in one group share the partitions"},
+        {"topic", FlagDef::kRepeated,
+         "NAME=TOPIC: read source NAME or write output NAME (a sink, dead_letters, late_events) "
+         "from/to TOPIC instead of JOB.NAME, JOB.dlq, JOB.late"},
+        {"kafka", FlagDef::kRepeated,
+         "KEY=VALUE librdkafka property for both clients (consumer.KEY / producer.KEY: one)"},
+        {"connect-timeout-ms", FlagDef::kValue, "give up reaching the brokers after N ms (default 10000)"},
+        {"status-interval-ms", FlagDef::kValue, "a status line on stderr every N ms (default 5000; 0: none)"},
+    };
+    for (FlagDef& f : JobFlags("5000")) d.push_back(std::move(f));
+    for (FlagDef& f : d) {
+      if (f.name == "state-dir") f.help = "state and checkpoints (RocksDB; default eddy-state/GROUP)";
+    }
+    return d;
+  }();
+  return defs;
+}
+
+// The values of JobFlags.
+struct JobSettings {
+  int threads = 1;
+  size_t batch_size = 4096;
+  size_t max_record_bytes = 1 << 20;
+  std::map<std::string, std::string> params;
+  std::string state_dir;
+  uint64_t checkpoint_every = 0;
+  int64_t checkpoint_interval_ms = 0;
+  size_t state_memory_bytes = 0;
+};
+
+absl::StatusOr<JobSettings> ParseJobSettings(const ParsedArgs& parsed, int64_t every_default,
+                                             int64_t interval_default) {
+  JobSettings s;
+  EDDY_ASSIGN_OR_RETURN(int64_t threads, parsed.GetInt("threads", 1, 1, 256));
+  EDDY_ASSIGN_OR_RETURN(int64_t batch, parsed.GetInt("batch-size", 4096, 1, 1 << 24));
+  EDDY_ASSIGN_OR_RETURN(int64_t max_bytes,
+                        parsed.GetInt("max-record-bytes", 1 << 20, 16, int64_t{1} << 30));
+  EDDY_ASSIGN_OR_RETURN(int64_t every, parsed.GetInt("checkpoint-every", every_default, 0, INT64_MAX));
+  EDDY_ASSIGN_OR_RETURN(int64_t interval,
+                        parsed.GetInt("checkpoint-interval-ms", interval_default, 0, INT64_MAX));
+  EDDY_ASSIGN_OR_RETURN(int64_t memory_mb, parsed.GetInt("state-memory-mb", 256, 16, 1 << 20));
+  EDDY_ASSIGN_OR_RETURN(s.params, parsed.GetKeyValues("param"));
+  s.threads = static_cast<int>(threads);
+  s.batch_size = static_cast<size_t>(batch);
+  s.max_record_bytes = static_cast<size_t>(max_bytes);
+  s.state_dir = parsed.Get("state-dir");
+  s.checkpoint_every = static_cast<uint64_t>(every);
+  s.checkpoint_interval_ms = interval;
+  s.state_memory_bytes = static_cast<size_t>(memory_mb) << 20;
+  return s;
 }
 
 int Fail(int code, const absl::Status& status) {
@@ -100,6 +173,17 @@ int CmdDescribe(const std::vector<std::string>& args) {
   if (!graph.ok()) return Fail(kExitFailure, graph.status());
   std::printf("job %s: %s\n%s", info->name.c_str(), info->description.c_str(),
               graph->Describe().c_str());
+  absl::StatusOr<std::map<std::string, std::string>> topics = JobTopics(*graph, info->name, {});
+  if (!topics.ok()) return Fail(kExitFailure, topics.status());
+  std::printf("kafka topics (eddy run):\n");
+  for (SourceOperator* s : graph->sources()) {
+    std::printf("  in   %-20s <- %s\n", s->node()->name().c_str(), topics->at(s->node()->name()).c_str());
+  }
+  for (const auto& [name, topic] : *topics) {
+    bool source = false;
+    for (SourceOperator* s : graph->sources()) source = source || s->node()->name() == name;
+    if (!source) std::printf("  out  %-20s -> %s\n", name.c_str(), topic.c_str());
+  }
   return 0;
 }
 
@@ -109,32 +193,19 @@ absl::StatusOr<ReplayOptions> ParseReplay(const std::vector<std::string>& args) 
     return absl::InvalidArgumentError(
         "usage: eddy replay JOB --input PATH --output-dir DIR (see: eddy help replay)");
   }
+  EDDY_ASSIGN_OR_RETURN(JobSettings js, ParseJobSettings(parsed, 100000, 10000));
   ReplayOptions options;
   options.job = parsed.positional()[0];
   options.inputs = parsed.GetAll("input");
   options.output_dir = parsed.Get("output-dir");
-  EDDY_ASSIGN_OR_RETURN(int64_t threads, parsed.GetInt("threads", 1, 1, 256));
-  EDDY_ASSIGN_OR_RETURN(int64_t batch, parsed.GetInt("batch-size", 4096, 1, 1 << 24));
-  EDDY_ASSIGN_OR_RETURN(int64_t max_bytes,
-                        parsed.GetInt("max-record-bytes", 1 << 20, 16, int64_t{1} << 30));
-  EDDY_ASSIGN_OR_RETURN(int64_t every, parsed.GetInt("checkpoint-every", 100000, 0, INT64_MAX));
-  EDDY_ASSIGN_OR_RETURN(int64_t interval,
-                        parsed.GetInt("checkpoint-interval-ms", 10000, 0, INT64_MAX));
-  EDDY_ASSIGN_OR_RETURN(int64_t memory_mb, parsed.GetInt("state-memory-mb", 256, 16, 1 << 20));
-  options.state_dir = parsed.Get("state-dir");
-  options.checkpoint_every_records = static_cast<uint64_t>(every);
-  options.checkpoint_interval_ms = interval;
-  options.state_memory_bytes = static_cast<size_t>(memory_mb) << 20;
-  options.threads = static_cast<int>(threads);
-  options.batch_size = static_cast<size_t>(batch);
-  options.max_record_bytes = static_cast<size_t>(max_bytes);
-  for (const std::string& kv : parsed.GetAll("param")) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("--param: '", kv, "' is not KEY=VALUE"));
-    }
-    options.params[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
+  options.state_dir = js.state_dir;
+  options.checkpoint_every_records = js.checkpoint_every;
+  options.checkpoint_interval_ms = js.checkpoint_interval_ms;
+  options.state_memory_bytes = js.state_memory_bytes;
+  options.threads = js.threads;
+  options.batch_size = js.batch_size;
+  options.max_record_bytes = js.max_record_bytes;
+  options.params = js.params;
   return options;
 }
 
@@ -153,6 +224,81 @@ int CmdReplay(const std::vector<std::string>& args) {
                 static_cast<unsigned long long>(n), options->output_dir.c_str(), sink.c_str());
   }
   std::printf("  summary                  %s/summary.json\n", options->output_dir.c_str());
+  return 0;
+}
+
+absl::StatusOr<LiveOptions> ParseRun(const std::vector<std::string>& args) {
+  EDDY_ASSIGN_OR_RETURN(ParsedArgs parsed, ParseArgs(args, RunFlags(), "eddy run"));
+  if (parsed.positional().size() != 1) {
+    return absl::InvalidArgumentError(
+        "usage: eddy run JOB --brokers HOST:PORT [flags] (see: eddy help run)");
+  }
+  if (!parsed.Has("brokers") || parsed.Get("brokers").empty()) {
+    return absl::InvalidArgumentError("eddy run: --brokers HOST:PORT is required");
+  }
+  EDDY_ASSIGN_OR_RETURN(JobSettings js, ParseJobSettings(parsed, 1000000, 5000));
+  EDDY_ASSIGN_OR_RETURN(int64_t connect_ms,
+                        parsed.GetInt("connect-timeout-ms", 10000, 100, 3600 * 1000));
+  EDDY_ASSIGN_OR_RETURN(int64_t status_ms, parsed.GetInt("status-interval-ms", 5000, 0, INT64_MAX));
+  LiveOptions options;
+  options.job = parsed.positional()[0];
+  options.params = js.params;
+  options.kafka.brokers = parsed.Get("brokers");
+  EDDY_ASSIGN_OR_RETURN(options.kafka.properties, parsed.GetKeyValues("kafka"));
+  options.kafka.connect_timeout = absl::Milliseconds(connect_ms);
+  options.group = parsed.Get("group");
+  EDDY_ASSIGN_OR_RETURN(options.topics, parsed.GetKeyValues("topic"));
+  options.state_dir = js.state_dir;
+  options.threads = js.threads;
+  options.batch_size = js.batch_size;
+  options.max_record_bytes = js.max_record_bytes;
+  options.checkpoint_every_records = js.checkpoint_every;
+  options.checkpoint_interval_ms = js.checkpoint_interval_ms;
+  options.state_memory_bytes = js.state_memory_bytes;
+  options.status_interval_ms = status_ms;
+  return options;
+}
+
+// Blocks SIGINT and SIGTERM in this thread and every thread started after
+// (librdkafka's, the pool's), so that only the returned set's sigwait sees them.
+sigset_t BlockStopSignals() {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  return stop;
+}
+
+int CmdRun(const std::vector<std::string>& args) {
+  absl::StatusOr<LiveOptions> options = ParseRun(args);
+  if (!options.ok()) return Fail(kExitUsage, options.status());
+  static std::atomic<bool> stop{false};
+  const sigset_t signals = BlockStopSignals();
+  // The first signal drains and checkpoints; a second one exits at once (the
+  // last checkpoint stays valid).
+  std::thread([signals] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (stop.exchange(true)) {
+        std::fprintf(stderr, "eddy run: second signal, exiting without a final checkpoint\n");
+        std::_Exit(kExitFailure);
+      }
+      std::fprintf(stderr, "eddy run: signal %d, stopping after the current batch\n", sig);
+    }
+  }).detach();
+  options->stop = &stop;
+  absl::StatusOr<RunStats> stats = RunLive(*options);
+  if (!stats.ok()) return Fail(ExitCodeFor(stats.status()), stats.status());
+  std::fprintf(stderr,
+               "eddy run %s: stopped; %llu events, %llu dead letters, %llu late, %llu "
+               "checkpoints%s\n",
+               options->job.c_str(), static_cast<unsigned long long>(stats->events),
+               static_cast<unsigned long long>(stats->dead_letters),
+               static_cast<unsigned long long>(stats->late_events),
+               static_cast<unsigned long long>(stats->checkpoints),
+               stats->resumed ? " (resumed from a checkpoint)" : "");
   return 0;
 }
 
@@ -210,11 +356,7 @@ int CmdBroker(const std::vector<std::string>& args) {
   }
   // Block the stop signals before librdkafka starts its threads, so that
   // only sigwait below receives them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  const sigset_t stop = BlockStopSignals();
   EmbeddedBroker::Options options;
   options.brokers = static_cast<int>(*brokers);
   absl::StatusOr<std::unique_ptr<EmbeddedBroker>> broker = EmbeddedBroker::Start(options);
@@ -260,6 +402,14 @@ int CmdHelp(const std::vector<std::string>& args) {
                 FlagHelp(ReplayFlags()).c_str());
     return 0;
   }
+  if (args[0] == "run") {
+    std::printf("eddy run JOB --brokers HOST:PORT [flags]\n"
+                "  runs JOB on Kafka until SIGTERM/SIGINT, then drains, checkpoints and exits 0.\n"
+                "  Reads topic JOB.SOURCE for each source; writes JOB.SINK for each sink,\n"
+                "  JOB.dlq (dead letters) and JOB.late (late records). See: eddy describe JOB\n%s",
+                FlagHelp(RunFlags()).c_str());
+    return 0;
+  }
   if (args[0] == "gen") {
     for (const GeneratorInfo* g : GeneratorRegistry::Global().List()) {
       std::printf("eddy gen %s: %s\n%s", g->name.c_str(), g->description.c_str(),
@@ -288,6 +438,12 @@ int RunEddyCli(int argc, char** argv) {
       if (a == "--help") return CmdHelp({"replay"});
     }
     return CmdReplay(rest);
+  }
+  if (cmd == "run") {
+    for (const std::string& a : rest) {
+      if (a == "--help") return CmdHelp({"run"});
+    }
+    return CmdRun(rest);
   }
   if (cmd == "broker") return CmdBroker(rest);
   if (cmd == "gen") {

@@ -149,6 +149,7 @@ class JobRun {
   EventTime watermark_ = kMinEventTime;
   int64_t replay_clock_ = kMinEventTime;
   uint64_t records_since_checkpoint_ = 0;
+  uint64_t ctx_records_ = 0;  // raw records read by the last batch
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   std::string line_;
 };
@@ -347,6 +348,7 @@ absl::Status JobRun::Checkpoint() {
   batch->PutMeta(kCheckpointKey, Encode(cp));
   EDDY_RETURN_IF_ERROR(options_.state->Commit(*batch));
   for (const auto& node : graph_.nodes()) node->TrimState();
+  if (options_.after_checkpoint) EDDY_RETURN_IF_ERROR(options_.after_checkpoint());
   ++stats_.checkpoints;
   stats_.last_checkpoint_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
@@ -406,6 +408,7 @@ absl::Status JobRun::ReadAndDecode(BatchContext& ctx, bool& all_finished) {
   }
   stats_.events += batch_records;
   records_since_checkpoint_ += batch_records;
+  ctx_records_ = batch_records;
 
   // Advance event time.
   const int64_t now = options_.clock == RunOptions::Clock::kReplay ? replay_clock_ : WallMillis();
@@ -414,6 +417,7 @@ absl::Status JobRun::ReadAndDecode(BatchContext& ctx, bool& all_finished) {
     for (size_t p = 0; p < src.partitions.size(); ++p) {
       // Records (even bad or late ones) and not being polled both count as
       // activity; only an empty poll is silence.
+      tracker_.SetAssigned(src.tracker_index[p], src.partitions[p]->assigned(), now);
       if (!src.polled_empty[p]) tracker_.Observe(src.tracker_index[p], src.report.max_ts[p], now);
       if (src.partitions[p]->finished()) {
         tracker_.MarkFinished(src.tracker_index[p]);
@@ -475,7 +479,14 @@ absl::StatusOr<RunStats> JobRun::Loop() {
         for (const auto& node : graph_.nodes()) node->TrimState();
       }
     }
+    if (options_.progress) {
+      stats_.final_watermark = watermark_;
+      options_.progress(stats_);
+    }
     if (done) break;
+    if (ctx_records_ == 0 && !all_finished && options_.wait_for_input) {
+      options_.wait_for_input(absl::Milliseconds(100));
+    }
   }
 
   for (auto& w : writers_) EDDY_RETURN_IF_ERROR(w->Close());

@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +36,8 @@
 #include "state/state_directory.h"
 
 namespace eddy {
+
+struct RunStats;
 
 struct RunOptions {
   // Worker threads, and so tasks per operator. 1 runs everything on the
@@ -61,6 +64,15 @@ struct RunOptions {
   // What else a resume must match besides the graph (job parameters, record
   // limits); stored in checkpoints.
   std::string fingerprint;
+
+  // Live runs. Called when a batch read nothing: waits up to the given time
+  // for input to arrive (instead of spinning). Unset: no wait.
+  std::function<void(absl::Duration)> wait_for_input;
+  // Called after each checkpoint is committed (e.g. to mirror the input
+  // positions to Kafka's committed offsets). An error stops the run.
+  std::function<absl::Status()> after_checkpoint;
+  // Called after every batch with the run's figures so far (status lines).
+  std::function<void(const RunStats&)> progress;
 };
 
 struct RunStats {

@@ -101,4 +101,17 @@ std::string FlagHelp(const std::vector<FlagDef>& defs) {
   return out;
 }
 
+absl::StatusOr<std::map<std::string, std::string>> ParsedArgs::GetKeyValues(
+    const std::string& name) const {
+  std::map<std::string, std::string> out;
+  for (const std::string& kv : GetAll(name)) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", kv, "' is not KEY=VALUE"));
+    }
+    out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return out;
+}
+
 }  // namespace eddy

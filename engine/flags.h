@@ -39,6 +39,8 @@ class ParsedArgs {
   absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t fallback,
                                  int64_t min = INT64_MIN, int64_t max = INT64_MAX) const;
   absl::StatusOr<double> GetDouble(const std::string& name, double fallback) const;
+  // A repeated KEY=VALUE flag as a map. Errors: "--name: 'x' is not KEY=VALUE".
+  absl::StatusOr<std::map<std::string, std::string>> GetKeyValues(const std::string& name) const;
 
  private:
   friend absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>&,

@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -21,6 +23,8 @@ namespace eddy {
 // parser, so that SIMD parsers (simdjson) may read past the end safely.
 inline constexpr size_t kRecordPadding = 64;
 
+inline constexpr int64_t kNoTimestamp = INT64_MIN;
+
 // The raw records of one source for one batch. Bytes of all records are
 // stored back to back in `bytes`; each record is a (offset, size) slice.
 struct RawRecordBatch {
@@ -30,6 +34,12 @@ struct RawRecordBatch {
     uint32_t partition = 0;   // index of the input partition within the source
     uint64_t position = 0;    // line number (files, 1-based) or offset (Kafka)
     bool oversized = false;   // longer than the maximum; bytes hold a prefix
+    // Kafka: the record's key and headers follow its value in `bytes`
+    // (key_size bytes, then headers_size bytes in RecordMeta's encoding),
+    // and its timestamp in epoch milliseconds (kNoTimestamp if none).
+    uint32_t key_size = 0;
+    uint32_t headers_size = 0;
+    int64_t timestamp = kNoTimestamp;
   };
   std::string bytes;
   std::vector<Entry> entries;
@@ -44,6 +54,48 @@ struct RawRecordBatch {
   }
   // Appends kRecordPadding zero bytes so every View() has readable padding.
   void Pad() { bytes.append(kRecordPadding, '\0'); }
+};
+
+// What a source knows about a record besides its bytes: its Kafka key,
+// headers and timestamp (empty, none and kNoTimestamp for files) and where it
+// came from. A parser taking (absl::string_view, const RecordMeta&) sees it.
+//
+// Example:
+//   absl::StatusOr<Click> ParseClick(absl::string_view json, const eddy::RecordMeta& meta) {
+//     ...
+//     click.ts = meta.timestamp() != eddy::kNoTimestamp ? meta.timestamp() : click.ts;
+//     if (auto trace = meta.Header("trace-id")) click.trace = std::string(*trace);
+//   }
+class RecordMeta {
+ public:
+  RecordMeta(const RawRecordBatch& batch, const RawRecordBatch::Entry& entry)
+      : batch_(batch), entry_(entry) {}
+
+  // The Kafka message key (empty when none).
+  absl::string_view key() const {
+    return absl::string_view(batch_.bytes.data() + entry_.offset + entry_.size, entry_.key_size);
+  }
+  // The Kafka timestamp in epoch milliseconds, or kNoTimestamp.
+  int64_t timestamp() const { return entry_.timestamp; }
+  // Kafka offset, or the 1-based line of a file.
+  uint64_t position() const { return entry_.position; }
+  // The value of the first header named `name`; nullopt if there is none
+  // (a header with a null value reads as an empty string).
+  std::optional<absl::string_view> Header(absl::string_view name) const;
+  // Every header, in order.
+  std::vector<std::pair<absl::string_view, absl::string_view>> Headers() const;
+
+  // The encoding of headers appended after the key: per header, a 4-byte
+  // little-endian name length, the name, a 4-byte value length, the value.
+  static void AppendHeader(std::string& out, absl::string_view name, absl::string_view value);
+
+ private:
+  absl::string_view headers() const {
+    return absl::string_view(batch_.bytes.data() + entry_.offset + entry_.size + entry_.key_size,
+                             entry_.headers_size);
+  }
+  const RawRecordBatch& batch_;
+  const RawRecordBatch::Entry& entry_;
 };
 
 // One input partition of a source: a file, or a Kafka topic partition.
@@ -65,6 +117,11 @@ class InputPartition {
 
   // True once the partition can produce no more records.
   virtual bool finished() const = 0;
+
+  // False while another process reads this partition (a Kafka partition
+  // assigned to another member of the consumer group). It then does not hold
+  // the watermark back, and its Position() is empty.
+  virtual bool assigned() const { return true; }
 
   // Where reading would continue: an opaque value for SeekTo, stored in
   // checkpoints (file offset and line; Kafka offset).

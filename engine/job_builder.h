@@ -329,13 +329,23 @@ class KeyedStream {
 
 template <typename T, typename Parser>
 SourceBuilder<T, Parser> JobBuilder::Source(std::string name, Parser parser) {
-  static_assert(std::is_invocable_v<const Parser&, absl::string_view>,
+  constexpr bool kWithMeta =
+      std::is_invocable_v<const Parser&, absl::string_view, const RecordMeta&>;
+  static_assert(kWithMeta || std::is_invocable_v<const Parser&, absl::string_view>,
                 "Source<T>: the parser must be callable as "
-                "absl::StatusOr<T> parse(absl::string_view record)");
-  static_assert(
-      std::is_same_v<typename builder_internal::CallResult<Parser, absl::string_view>::type,
-                     absl::StatusOr<T>>,
-      "Source<T>: the parser must return absl::StatusOr<T> for the T given to Source<T>");
+                "absl::StatusOr<T> parse(absl::string_view record) or "
+                "absl::StatusOr<T> parse(absl::string_view record, const eddy::RecordMeta& meta)");
+  if constexpr (kWithMeta) {
+    static_assert(std::is_same_v<std::decay_t<std::invoke_result_t<
+                                     const Parser&, absl::string_view, const RecordMeta&>>,
+                                 absl::StatusOr<T>>,
+                  "Source<T>: the parser must return absl::StatusOr<T> for the T given to Source<T>");
+  } else {
+    static_assert(
+        std::is_same_v<typename builder_internal::CallResult<Parser, absl::string_view>::type,
+                       absl::StatusOr<T>>,
+        "Source<T>: the parser must return absl::StatusOr<T> for the T given to Source<T>");
+  }
   if (name.empty()) AddError("Source: a source needs a name (inputs are bound to it)");
   sources_without_time_.push_back(name);
   return SourceBuilder<T, Parser>(this, std::move(name), std::move(parser));

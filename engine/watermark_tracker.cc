@@ -24,6 +24,12 @@ void WatermarkTracker::Observe(int p, EventTime max_ts, int64_t now) {
 
 void WatermarkTracker::MarkFinished(int p) { parts_[p].finished = true; }
 
+void WatermarkTracker::SetAssigned(int p, bool assigned, int64_t now) {
+  Partition& part = parts_[p];
+  if (assigned && !part.assigned) part.last_active = now;  // its idle time starts afresh
+  part.assigned = assigned;
+}
+
 EventTime WatermarkTracker::PartitionWatermark(const Partition& part) {
   if (part.max_ts == kMinEventTime) return kMinEventTime;
   // Saturating: max_ts - bound - 1 without overflow near kMinEventTime.
@@ -50,7 +56,7 @@ EventTime WatermarkTracker::Advance(int64_t now) {
     const Partition& part = parts_[p];
     if (part.finished) continue;
     any_unfinished = true;
-    if (IsIdle(p, now)) continue;
+    if (!part.assigned || IsIdle(p, now)) continue;
     any_active = true;
     min_wm = std::min(min_wm, PartitionWatermark(part));
   }

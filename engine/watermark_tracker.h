@@ -11,7 +11,8 @@
 // in a live run, and in a replay the largest event time read so far (so that
 // replays are deterministic). When every unfinished partition is idle, the
 // watermark holds. When every partition is finished it jumps to kMaxEventTime,
-// which fires all remaining timers.
+// which fires all remaining timers. Partitions read by another process (Kafka
+// partitions assigned elsewhere in the consumer group) are left out.
 //
 // Thread-safety: not thread-safe; owned by the executor's coordinating thread.
 //
@@ -46,6 +47,12 @@ class WatermarkTracker {
   // Partition `p` will produce no more records (end of file).
   void MarkFinished(int p);
 
+  // Whether this process reads partition `p` (a Kafka partition assigned to
+  // another consumer of the group is not). An unassigned partition does not
+  // hold the watermark back; when assigned again its idle time starts at
+  // `now`. Not part of Save(): assignment is decided afresh by each run.
+  void SetAssigned(int p, bool assigned, int64_t now);
+
   // Recomputes and returns the job watermark at clock time `now`.
   EventTime Advance(int64_t now);
 
@@ -65,6 +72,7 @@ class WatermarkTracker {
     EventTime max_ts = kMinEventTime;
     int64_t last_active = kMinEventTime;  // clock time of the last record
     bool finished = false;
+    bool assigned = true;
   };
 
   static EventTime PartitionWatermark(const Partition& part);

@@ -1,7 +1,8 @@
 // Source: decodes raw records into typed records with event time.
 //
 // The parser turns one raw record (a line of bytes; kRecordPadding readable
-// bytes follow it) into a T or an error. Parsing runs on all tasks in
+// bytes follow it) into a T or an error; a parser that also takes a
+// `const RecordMeta&` sees the record's Kafka key, headers and timestamp. Parsing runs on all tasks in
 // parallel, one contiguous chunk of the batch each; the parser must therefore
 // be safe to call concurrently. An error sends the raw record to the
 // dead-letter output with the error's message as the reason.
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -66,7 +68,7 @@ class SourceNode final : public Producer<T>, public SourceOperator {
           cr.failures.push_back({static_cast<uint32_t>(i), "record larger than the maximum size"});
           continue;
         }
-        absl::StatusOr<T> parsed = parser_(batch.View(e));
+        absl::StatusOr<T> parsed = Parse(batch, e);
         if (!parsed.ok()) {
           cr.failures.push_back({static_cast<uint32_t>(i), std::string(parsed.status().message())});
           continue;
@@ -95,6 +97,14 @@ class SourceNode final : public Producer<T>, public SourceOperator {
   }
 
  private:
+  absl::StatusOr<T> Parse(const RawRecordBatch& batch, const RawRecordBatch::Entry& e) const {
+    if constexpr (std::is_invocable_v<const Parser&, absl::string_view, const RecordMeta&>) {
+      return parser_(batch.View(e), RecordMeta(batch, e));
+    } else {
+      return parser_(batch.View(e));
+    }
+  }
+
   struct ChunkReport {
     std::vector<SourceDecodeReport::Failure> failures;
     std::vector<SourceDecodeReport::Late> late;

@@ -8,6 +8,7 @@ PACKAGES=(
   librdkafka-dev librocksdb-dev libeigen3-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsimdjson-dev libxxhash-dev zlib1g-dev
+  kcat
 )
 
 missing=()

@@ -24,25 +24,7 @@ using testing::EddyBinary;
 using testing::MakeScratchDir;
 using testing::ReadFileOrEmpty;
 using testing::RunCommand;
-
-// Starts eddy with `args`; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    std::string bin = EddyBinary();
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (std::string& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (freopen(log.c_str(), "a", stdout) == nullptr || freopen(log.c_str(), "a", stderr) == nullptr) {
-      _exit(127);
-    }
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
+using testing::SpawnEddy;
 
 TEST(RecoveryTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
   const std::string dir = MakeScratchDir("recovery");
@@ -73,7 +55,7 @@ TEST(RecoveryTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
     for (const char* a : {"--output-dir"}) args.push_back(a);
     args.push_back(dir + "/ref");
     const auto begin = std::chrono::steady_clock::now();
-    const pid_t pid = Spawn(args, dir + "/ref.log");
+    const pid_t pid = SpawnEddy(args, dir + "/ref.log");
     int status = 0;
     waitpid(pid, &status, 0);
     reference_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -98,7 +80,7 @@ TEST(RecoveryTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
     std::vector<std::string> run = args;
     run.push_back("--threads");
     run.push_back(std::to_string(1 + attempts % 2));
-    const pid_t pid = Spawn(run, dir + "/run.log");
+    const pid_t pid = SpawnEddy(run, dir + "/run.log");
     // Kill 2.5-10% of a full run's time after start-up (opening the state
     // directory and seeking take ~100 ms here): each run gets a few
     // checkpoints further, and 12 kills leave work for the last run.

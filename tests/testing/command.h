@@ -3,11 +3,13 @@
 #define EDDY_TESTS_TESTING_COMMAND_H_
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace eddy::testing {
 
@@ -40,6 +42,33 @@ inline CommandResult RunCommand(const std::string& command, const std::string& s
 inline std::string EddyBinary() {
   const char* bin = std::getenv("EDDY_BIN");
   return bin != nullptr ? bin : "eddy";
+}
+
+// Starts the `eddy` binary with `args` (stdout and stderr appended to
+// `log`); returns its pid.
+inline pid_t SpawnEddy(const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    std::string bin = EddyBinary();
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (freopen(log.c_str(), "a", stdout) == nullptr || freopen(log.c_str(), "a", stderr) == nullptr) {
+      _exit(127);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits for `pid`; its exit code, or -1 if a signal ended it.
+inline int WaitExit(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // A fresh directory for one test.

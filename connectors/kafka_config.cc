@@ -1,0 +1,77 @@
+#include "connectors/kafka_config.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdio>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+namespace eddy {
+namespace kafka_internal {
+namespace {
+
+// librdkafka's own messages go to stderr, prefixed; connection failures are
+// left to the error callbacks of the clients (they repeat every backoff).
+void LogToStderr(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  if (level > 4 || absl::string_view(fac) == "FAIL") return;
+  // `--kafka KEY=VALUE` goes to both clients; each ignores the other's keys.
+  if (absl::StrContains(buf, "will be ignored by this")) return;
+  std::fprintf(stderr, "eddy: kafka: %s\n", buf);
+}
+
+}  // namespace
+
+bool IsSecretProperty(const std::string& key) {
+  return absl::StrContains(key, "password") || absl::StrContains(key, "secret") ||
+         absl::StrContains(key, "ssl.key.pem") || absl::StrContains(key, "ssl_key") ||
+         absl::StrContains(key, "sasl.oauthbearer.config") || absl::StrContains(key, "token");
+}
+
+absl::StatusOr<rd_kafka_conf_s*> MakeConf(const KafkaOptions& options, KafkaClient client,
+                                          const std::map<std::string, std::string>& defaults) {
+  if (options.brokers.empty()) return absl::InvalidArgumentError("no Kafka brokers given (--brokers)");
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  const auto set = [&](const std::string& key, const std::string& value,
+                       bool user) -> absl::Status {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof(errstr)) ==
+        RD_KAFKA_CONF_OK) {
+      return absl::OkStatus();
+    }
+    std::string why = errstr;
+    if (IsSecretProperty(key) && !value.empty()) why = absl::StrReplaceAll(why, {{value, "***"}});
+    return absl::InvalidArgumentError(
+        user ? absl::StrCat("--kafka ", key, ": ", why) : absl::StrCat("kafka ", key, ": ", why));
+  };
+  std::map<std::string, std::string> all = defaults;
+  all["bootstrap.servers"] = options.brokers;
+  const char* own = client == KafkaClient::kConsumer ? "consumer." : "producer.";
+  const char* other = client == KafkaClient::kConsumer ? "producer." : "consumer.";
+  std::map<std::string, std::string> user;
+  for (const auto& [key, value] : options.properties) {
+    if (absl::StartsWith(key, other)) continue;
+    user[absl::StartsWith(key, own) ? key.substr(9) : key] = value;
+  }
+  for (const auto& [key, value] : all) {
+    if (user.count(key) > 0) continue;
+    absl::Status s = set(key, value, false);
+    if (!s.ok()) {
+      rd_kafka_conf_destroy(conf);
+      return s;
+    }
+  }
+  for (const auto& [key, value] : user) {
+    absl::Status s = set(key, value, true);
+    if (!s.ok()) {
+      rd_kafka_conf_destroy(conf);
+      return s;
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf, LogToStderr);
+  return conf;
+}
+
+}  // namespace kafka_internal
+}  // namespace eddy

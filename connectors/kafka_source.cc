@@ -1,0 +1,443 @@
+#include "connectors/kafka_source.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "engine/status_macros.h"
+
+namespace eddy {
+
+struct KafkaSourceCallbacks {
+  static void Rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    static_cast<KafkaConsumerGroup*>(opaque)->OnRebalance(err, parts);
+  }
+  static void Error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    static_cast<KafkaConsumerGroup*>(opaque)->OnError(err, reason);
+  }
+};
+
+// A Kafka partition as the executor sees it; a view into the group.
+class KafkaInputPartition final : public InputPartition {
+ public:
+  KafkaInputPartition(KafkaConsumerGroup* group, size_t index)
+      : group_(group), index_(index) {}
+
+  const std::string& name() const override { return part().name; }
+  absl::StatusOr<size_t> Read(size_t max_records, uint32_t partition,
+                              RawRecordBatch& out) override {
+    return group_->Read(index_, max_records, partition, out);
+  }
+  bool finished() const override { return false; }
+  bool assigned() const override { return part().assigned; }
+  std::string Position() const override {
+    const KafkaConsumerGroup::Partition& p = part();
+    if (!p.assigned || p.next_offset < 0) return "";
+    return absl::StrCat(p.next_offset);
+  }
+  absl::Status SeekTo(absl::string_view position) override {
+    KafkaConsumerGroup::Partition& p = *group_->partitions_[index_];
+    int64_t offset = -1;
+    if (!position.empty() && (!absl::SimpleAtoi(position, &offset) || offset < 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(p.name, ": bad checkpointed position '", position, "'"));
+    }
+    if (p.assigned) {
+      return absl::FailedPreconditionError(p.name + ": cannot seek an assigned partition");
+    }
+    p.restore_offset = offset;
+    return absl::OkStatus();
+  }
+
+ private:
+  const KafkaConsumerGroup::Partition& part() const { return *group_->partitions_[index_]; }
+  KafkaConsumerGroup* group_;
+  size_t index_;
+};
+
+namespace {
+
+std::string KafkaError(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
+
+int64_t NowMillis() { return absl::ToUnixMillis(absl::Now()); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KafkaConsumerGroup>> KafkaConsumerGroup::Open(
+    const Options& options) {
+  if (options.group.empty()) return absl::InvalidArgumentError("no consumer group given");
+  if (options.topics.empty()) return absl::InvalidArgumentError("no topics to consume");
+  std::unique_ptr<KafkaConsumerGroup> group(new KafkaConsumerGroup(options));
+  EDDY_RETURN_IF_ERROR(group->Connect());
+  return group;
+}
+
+absl::Status KafkaConsumerGroup::Connect() {
+  const std::map<std::string, std::string> defaults = {
+      {"group.id", options_.group},
+      {"client.id", options_.kafka.client_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"enable.partition.eof", "false"},
+      {"isolation.level", "read_committed"},
+      {"queued.max.messages.kbytes", "16384"},
+      // A member that died is noticed (and its partitions handed on) within
+      // 10 s, as in Kafka Streams before 3.0; librdkafka's default is 45 s.
+      {"session.timeout.ms", "10000"},
+  };
+  EDDY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
+                        kafka_internal::MakeConf(options_.kafka, KafkaClient::kConsumer, defaults));
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_rebalance_cb(conf, KafkaSourceCallbacks::Rebalance);
+  rd_kafka_conf_set_error_cb(conf, KafkaSourceCallbacks::Error);
+  char errstr[512];
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if (rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return absl::InvalidArgumentError(absl::StrCat("cannot create a Kafka consumer: ", errstr));
+  }
+  rd_kafka_poll_set_consumer(rk_);
+  queue_ = rd_kafka_queue_get_consumer(rk_);
+
+  // Every topic must exist: a missing one is a deployment error, not
+  // something to wait for.
+  const rd_kafka_metadata_t* md = nullptr;
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(options_.kafka.connect_timeout));
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("cannot reach Kafka at ", options_.kafka.brokers,
+                                               " within ", absl::FormatDuration(options_.kafka.connect_timeout),
+                                               " (", KafkaError(err), ")"));
+  }
+  std::map<std::string, int> partition_counts;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      partition_counts[md->topics[i].topic] = md->topics[i].partition_cnt;
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  std::vector<std::string> missing;
+  for (const std::string& topic : options_.topics) {
+    auto it = partition_counts.find(topic);
+    if ((it == partition_counts.end() || it->second <= 0) &&
+        std::find(missing.begin(), missing.end(), topic) == missing.end()) {
+      missing.push_back(topic);
+    }
+  }
+  std::set<std::string> seen;
+  if (!missing.empty()) {
+    return absl::NotFoundError(absl::StrCat("Kafka topic", missing.size() > 1 ? "s" : "",
+                                            " missing at ", options_.kafka.brokers, ": ",
+                                            absl::StrJoin(missing, ", "), "; create ",
+                                            missing.size() > 1 ? "them" : "it", " first"));
+  }
+  for (const std::string& topic : options_.topics) {
+    if (!seen.insert(topic).second) continue;
+    auto it = partition_counts.find(topic);
+    for (int p = 0; p < it->second; ++p) {
+      auto part = std::make_unique<Partition>();
+      part->topic = topic;
+      part->id = p;
+      part->name = absl::StrCat(topic, "/", p);
+      by_topic_[topic].push_back(part.get());
+      partitions_.push_back(std::move(part));
+    }
+  }
+  rd_kafka_topic_partition_list_t* subscription =
+      rd_kafka_topic_partition_list_new(static_cast<int>(seen.size()));
+  for (const std::string& topic : seen) {
+    rd_kafka_topic_partition_list_add(subscription, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  err = rd_kafka_subscribe(rk_, subscription);
+  rd_kafka_topic_partition_list_destroy(subscription);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("cannot subscribe: ", KafkaError(err)));
+  }
+  return absl::OkStatus();
+}
+
+KafkaConsumerGroup::~KafkaConsumerGroup() {
+  if (rk_ == nullptr) return;
+  (void)Close();
+  for (auto& p : partitions_) Drop(*p);
+  if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
+  rd_kafka_destroy(rk_);
+}
+
+std::vector<std::unique_ptr<InputPartition>> KafkaConsumerGroup::TakePartitions(
+    const std::string& topic) {
+  std::vector<std::unique_ptr<InputPartition>> out;
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    if (partitions_[i]->topic == topic) out.push_back(std::make_unique<KafkaInputPartition>(this, i));
+  }
+  return out;
+}
+
+KafkaConsumerGroup::Partition* KafkaConsumerGroup::Find(const char* topic, int32_t id) {
+  auto it = by_topic_.find(topic);
+  if (it == by_topic_.end() || id < 0 || static_cast<size_t>(id) >= it->second.size()) return nullptr;
+  return it->second[id];
+}
+
+void KafkaConsumerGroup::Drop(Partition& p) {
+  for (rd_kafka_message_t* m : p.buffer) rd_kafka_message_destroy(m);
+  p.buffer.clear();
+  p.buffered_bytes = 0;
+}
+
+void KafkaConsumerGroup::Pause(Partition& p, bool pause) {
+  if (p.paused == pause) return;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.id);
+  if (pause) {
+    rd_kafka_pause_partitions(rk_, list);
+  } else {
+    rd_kafka_resume_partitions(rk_, list);
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  p.paused = pause;
+}
+
+void KafkaConsumerGroup::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    for (int i = 0; i < parts->cnt; ++i) {
+      rd_kafka_topic_partition_t& tp = parts->elems[i];
+      Partition* p = Find(tp.topic, tp.partition);
+      if (p == nullptr) continue;  // a partition added to the topic after start
+      p->assigned = true;
+      p->paused = false;
+      p->next_offset = -1;
+      p->check_first = false;
+      if (p->restore_offset >= 0) {
+        tp.offset = p->restore_offset;
+        p->next_offset = p->restore_offset;
+        p->check_first = true;
+        p->restore_offset = -1;
+      }
+    }
+    if (cooperative) {
+      rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts);
+      if (e != nullptr) {
+        if (error_.ok()) error_ = absl::InternalError(absl::StrCat("assigning partitions: ", rd_kafka_error_string(e)));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk_, parts);
+    }
+    return;
+  }
+  // Revoked (or lost): another member reads these partitions from the
+  // committed offsets; what is buffered here is dropped.
+  for (int i = 0; i < parts->cnt; ++i) {
+    Partition* p = Find(parts->elems[i].topic, parts->elems[i].partition);
+    if (p == nullptr) continue;
+    Drop(*p);
+    p->assigned = false;
+    p->paused = false;
+    p->next_offset = -1;
+    p->check_first = false;
+  }
+  if (cooperative) {
+    rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_, parts);
+    if (e != nullptr) rd_kafka_error_destroy(e);
+  } else {
+    rd_kafka_assign(rk_, nullptr);
+  }
+}
+
+void KafkaConsumerGroup::OnError(int err, const char* reason) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk_, buf, sizeof(buf));
+    if (error_.ok()) {
+      error_ = absl::InternalError(absl::StrCat("Kafka consumer failed: ", rd_kafka_err2name(fatal), ": ", buf));
+    }
+    return;
+  }
+  // Transient (brokers down, timeouts): librdkafka retries; say so now and
+  // then rather than on every retry.
+  const int64_t now = NowMillis();
+  if (now - last_warning_ms_ >= 10000) {
+    last_warning_ms_ = now;
+    std::fprintf(stderr, "eddy: kafka consumer: %s (retrying)\n", reason);
+  }
+}
+
+absl::Status KafkaConsumerGroup::Pump(int timeout_ms) {
+  constexpr size_t kMax = 1024;
+  rd_kafka_message_t* msgs[kMax];
+  for (int round = 0; round < 64; ++round) {
+    const ssize_t n = rd_kafka_consume_batch_queue(queue_, round == 0 ? timeout_ms : 0, msgs, kMax);
+    if (n < 0) return absl::InternalError(absl::StrCat("consuming: ", KafkaError(rd_kafka_last_error())));
+    for (ssize_t i = 0; i < n; ++i) {
+      rd_kafka_message_t* m = msgs[i];
+      Partition* p = m->rkt != nullptr ? Find(rd_kafka_topic_name(m->rkt), m->partition) : nullptr;
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
+            m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+          if (error_.ok()) {
+            error_ = absl::DataLossError(absl::StrCat(
+                p != nullptr ? p->name : "a partition", ": ", rd_kafka_message_errstr(m),
+                " (records were deleted before they were read: data loss)"));
+          }
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          OnError(m->err, rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+        continue;
+      }
+      if (p == nullptr || !p->assigned || (p->next_offset >= 0 && m->offset < p->next_offset)) {
+        rd_kafka_message_destroy(m);  // revoked meanwhile, or already handed out
+        continue;
+      }
+      if (p->check_first) {
+        p->check_first = false;
+        if (m->offset > p->next_offset) {
+          // Offsets may skip transaction markers; only a log start beyond the
+          // position means records were lost.
+          int64_t low = 0, high = 0;
+          if (rd_kafka_query_watermark_offsets(rk_, p->topic.c_str(), p->id, &low, &high, 5000) ==
+                  RD_KAFKA_RESP_ERR_NO_ERROR &&
+              low > p->next_offset && error_.ok()) {
+            error_ = absl::DataLossError(absl::StrCat(
+                p->name, ": offsets ", p->next_offset, " to ", low - 1,
+                " were deleted by the broker before they were read (data loss)"));
+          }
+        }
+      }
+      p->buffered_bytes += m->len + m->key_len;
+      p->buffer.push_back(m);
+      if (p->buffered_bytes > options_.max_buffered_bytes) Pause(*p, true);
+    }
+    if (static_cast<size_t>(n) < kMax) break;
+  }
+  return error_;
+}
+
+absl::StatusOr<size_t> KafkaConsumerGroup::Read(size_t index, size_t max_records,
+                                                uint32_t partition, RawRecordBatch& out) {
+  Partition& p = *partitions_[index];
+  if (p.buffer.empty()) EDDY_RETURN_IF_ERROR(Pump(0));
+  EDDY_RETURN_IF_ERROR(error_);
+  size_t n = 0;
+  while (n < max_records && !p.buffer.empty()) {
+    rd_kafka_message_t* m = p.buffer.front();
+    p.buffer.pop_front();
+    p.buffered_bytes -= m->len + m->key_len;
+    RawRecordBatch::Entry e;
+    e.offset = out.bytes.size();
+    e.partition = partition;
+    e.position = static_cast<uint64_t>(m->offset);
+    size_t len = m->len;
+    if (len > options_.max_record_bytes) {
+      e.oversized = true;
+      len = std::min<size_t>(len, 256);  // a prefix for the dead letter
+    }
+    e.size = static_cast<uint32_t>(len);
+    if (len > 0) out.bytes.append(static_cast<const char*>(m->payload), len);
+    if (m->key_len > 0 && !e.oversized) {
+      const size_t key_len = std::min<size_t>(m->key_len, options_.max_record_bytes);
+      out.bytes.append(static_cast<const char*>(m->key), key_len);
+      e.key_size = static_cast<uint32_t>(key_len);
+    }
+    rd_kafka_headers_t* headers = nullptr;
+    if (!e.oversized && rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const size_t before = out.bytes.size();
+      const char* name = nullptr;
+      const void* value = nullptr;
+      size_t size = 0;
+      for (size_t h = 0; rd_kafka_header_get_all(headers, h, &name, &value, &size) ==
+                         RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++h) {
+        RecordMeta::AppendHeader(out.bytes, name,
+                                 absl::string_view(static_cast<const char*>(value), value ? size : 0));
+      }
+      e.headers_size = static_cast<uint32_t>(out.bytes.size() - before);
+    }
+    rd_kafka_timestamp_type_t ts_type;
+    const int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
+    e.timestamp = ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE || ts < 0 ? kNoTimestamp : ts;
+    p.next_offset = m->offset + 1;
+    out.entries.push_back(e);
+    rd_kafka_message_destroy(m);
+    ++n;
+  }
+  if (p.paused && p.buffered_bytes <= options_.max_buffered_bytes / 2) Pause(p, false);
+  return n;
+}
+
+void KafkaConsumerGroup::WaitForRecords(absl::Duration timeout) {
+  for (const auto& p : partitions_) {
+    if (!p->buffer.empty()) return;
+  }
+  (void)Pump(static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+}
+
+absl::Status KafkaConsumerGroup::CommitPositions(bool wait) {
+  EDDY_RETURN_IF_ERROR(error_);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  for (const auto& p : partitions_) {
+    if (p->assigned && p->next_offset >= 0) {
+      rd_kafka_topic_partition_list_add(list, p->topic.c_str(), p->id)->offset = p->next_offset;
+    }
+  }
+  if (list->cnt > 0) {
+    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, wait ? 0 : 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      OnError(err, rd_kafka_err2str(err));
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  return absl::OkStatus();
+}
+
+int64_t KafkaConsumerGroup::Lag() const {
+  int64_t lag = 0;
+  for (const auto& p : partitions_) {
+    // Until its first record arrives, a partition's start (the group's
+    // committed offset) is not known here: it counts as no lag.
+    if (!p->assigned || p->next_offset < 0) continue;
+    int64_t low = 0, high = 0;
+    if (rd_kafka_get_watermark_offsets(rk_, p->topic.c_str(), p->id, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    lag += std::max<int64_t>(0, high - p->next_offset);
+  }
+  return lag;
+}
+
+size_t KafkaConsumerGroup::assigned_partitions() const {
+  size_t n = 0;
+  for (const auto& p : partitions_) n += p->assigned ? 1 : 0;
+  return n;
+}
+
+size_t KafkaConsumerGroup::buffered_bytes() const {
+  size_t n = 0;
+  for (const auto& p : partitions_) n += p->buffered_bytes;
+  return n;
+}
+
+absl::Status KafkaConsumerGroup::Close() {
+  if (closed_ || rk_ == nullptr) return absl::OkStatus();
+  closed_ = true;
+  // Positions not covered by a checkpoint are not committed: the next owner
+  // starts from the last checkpoint's.
+  rd_kafka_consumer_close(rk_);
+  return absl::OkStatus();
+}
+
+}  // namespace eddy

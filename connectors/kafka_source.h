@@ -1,0 +1,141 @@
+// Reading Kafka topics as a member of a consumer group.
+//
+// One KafkaConsumerGroup (a librdkafka high-level consumer) serves every
+// Kafka source of a job. Each partition of each topic is one InputPartition
+// (named "topic/partition"; record origins "topic/partition:offset") for the
+// executor, whether or not it is assigned to this process: partitions the
+// group gives to other members read as empty and unassigned (they do not hold
+// the watermark back).
+//
+// Offsets: never auto-committed. The executor's checkpoints hold each
+// assigned partition's position, and a partition assigned to this process
+// starts at the position its checkpoint recorded; without one, at the group's
+// committed offset; without that, at `auto.offset.reset` (default earliest).
+// CommitPositions() mirrors the positions to Kafka after each checkpoint, for
+// lag tools and for the next owner of a partition. A position the broker no
+// longer holds (deleted by retention) stops the run with a data-loss error.
+//
+// Backpressure: each partition buffers at most `max_buffered_bytes`; a
+// partition over it is paused (fetching stops) until the executor has read it
+// down to half.
+//
+// Rebalances use the cooperative-sticky protocol by default: only moved
+// partitions are revoked. Records of a revoked partition still buffered are
+// dropped (its new owner reads them from the committed offset).
+//
+// Thread-safety: the group and its partitions are used by one thread.
+//
+// Example:
+//   EDDY_ASSIGN_OR_RETURN(auto group, KafkaConsumerGroup::Open(options));
+//   inputs["events"] = group->TakePartitions("ctr.events");
+//   run.wait_for_input = [&](absl::Duration d) { group->WaitForRecords(d); };
+#ifndef EDDY_CONNECTORS_KAFKA_SOURCE_H_
+#define EDDY_CONNECTORS_KAFKA_SOURCE_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "connectors/kafka_config.h"
+#include "engine/io.h"
+
+struct rd_kafka_s;
+struct rd_kafka_message_s;
+struct rd_kafka_queue_s;
+struct rd_kafka_topic_partition_list_s;
+
+namespace eddy {
+
+class KafkaConsumerGroup {
+ public:
+  struct Options {
+    KafkaOptions kafka;
+    std::string group;
+    std::vector<std::string> topics;
+    size_t max_record_bytes = 1 << 20;
+    size_t max_buffered_bytes = 8 << 20;  // per partition
+  };
+
+  // Connects, checks that every topic exists, and subscribes. Errors: bad
+  // properties, unreachable brokers, missing topics (each named).
+  static absl::StatusOr<std::unique_ptr<KafkaConsumerGroup>> Open(const Options& options);
+  ~KafkaConsumerGroup();  // leaves the group (see Close)
+  KafkaConsumerGroup(const KafkaConsumerGroup&) = delete;
+  KafkaConsumerGroup& operator=(const KafkaConsumerGroup&) = delete;
+
+  // The partitions of `topic` (one of Options::topics), in partition order,
+  // for the executor. They refer to this group, which must outlive them.
+  std::vector<std::unique_ptr<InputPartition>> TakePartitions(const std::string& topic);
+
+  // Waits up to `timeout` for records (or a rebalance) to arrive.
+  void WaitForRecords(absl::Duration timeout);
+
+  // Commits the current positions of the assigned partitions to the group,
+  // waiting for the broker's answer if `wait` (a failed commit is reported on
+  // stderr, not an error: the checkpoint is what counts). Call it right after
+  // a checkpoint. Errors: a fatal consumer error.
+  absl::Status CommitPositions(bool wait = false);
+
+  // Records not yet read by the executor: what the brokers hold beyond each
+  // assigned partition's position, summed (from the last fetch responses;
+  // a partition that has not yet delivered a record counts as none).
+  int64_t Lag() const;
+  // Partitions currently assigned to this process.
+  size_t assigned_partitions() const;
+  // Bytes of records fetched and not yet read, over all partitions.
+  size_t buffered_bytes() const;
+
+  // Leaves the group, without committing (the destructor does it too).
+  // Idempotent.
+  absl::Status Close();
+
+ private:
+  friend class KafkaInputPartition;
+  struct Partition {
+    std::string topic;
+    int32_t id = 0;
+    std::string name;
+    bool assigned = false;
+    bool paused = false;
+    // Next offset to hand out; -1 until known (the first record tells).
+    int64_t next_offset = -1;
+    // Position from a checkpoint, used when the partition is next assigned.
+    int64_t restore_offset = -1;
+    // After assignment at a known offset: the first record must be there, or
+    // retention deleted what lay between.
+    bool check_first = false;
+    std::deque<rd_kafka_message_s*> buffer;
+    size_t buffered_bytes = 0;
+  };
+
+  explicit KafkaConsumerGroup(Options options) : options_(std::move(options)) {}
+  absl::Status Connect();
+  // Moves available records from librdkafka into the partitions' buffers.
+  absl::Status Pump(int timeout_ms);
+  absl::StatusOr<size_t> Read(size_t index, size_t max_records, uint32_t partition,
+                              RawRecordBatch& out);
+  void OnRebalance(int err, rd_kafka_topic_partition_list_s* parts);
+  Partition* Find(const char* topic, int32_t id);
+  void Drop(Partition& p);
+  void Pause(Partition& p, bool pause);
+
+  void OnError(int err, const char* reason);
+  friend struct KafkaSourceCallbacks;
+
+  Options options_;
+  rd_kafka_s* rk_ = nullptr;
+  rd_kafka_queue_s* queue_ = nullptr;
+  std::vector<std::unique_ptr<Partition>> partitions_;
+  std::map<std::string, std::vector<Partition*>> by_topic_;
+  absl::Status error_;  // sticky: stops the run
+  int64_t last_warning_ms_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_CONNECTORS_KAFKA_SOURCE_H_

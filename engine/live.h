@@ -1,0 +1,61 @@
+// `eddy run`: running a registered job on Kafka until told to stop.
+//
+// Topics: a job's source NAME reads topic "<job>.NAME"; its sink NAME writes
+// "<job>.NAME"; dead letters go to "<job>.dlq" and late records to
+// "<job>.late". `topics` overrides any of them by output or source name
+// (e.g. {"events", "prod.ctr.events"}, {"dead_letters", "ops.dlq"}). Every
+// topic must exist.
+//
+// The run is a consumer-group member: more processes with the same job and
+// group share the input partitions. Keyed state and checkpoints live in
+// `state_dir` (RocksDB); a checkpoint is taken every `checkpoint_interval_ms`
+// (or `checkpoint_every_records`), and the consumed positions are then
+// mirrored to the group's committed offsets. On stop (SIGTERM/SIGINT in the
+// CLI) the current batch finishes, a final checkpoint is taken, offsets are
+// committed, and the run returns; a restart resumes from there.
+#ifndef EDDY_ENGINE_LIVE_H_
+#define EDDY_ENGINE_LIVE_H_
+
+#include <atomic>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "connectors/kafka_config.h"
+#include "engine/executor.h"
+#include "engine/job_graph.h"
+
+namespace eddy {
+
+struct LiveOptions {
+  std::string job;
+  std::map<std::string, std::string> params;
+  KafkaOptions kafka;
+  std::string group;      // default "eddy.<job>"
+  std::map<std::string, std::string> topics;  // overrides, see above
+  std::string state_dir;  // default "eddy-state/<group>"
+  int threads = 1;
+  size_t batch_size = 4096;
+  size_t max_record_bytes = 1 << 20;
+  uint64_t checkpoint_every_records = 1000000;
+  int64_t checkpoint_interval_ms = 5000;
+  size_t state_memory_bytes = size_t{256} << 20;
+  // Stops the run when it turns true. Not owned.
+  const std::atomic<bool>* stop = nullptr;
+  // A status line on stderr every this many ms; 0: none.
+  int64_t status_interval_ms = 5000;
+};
+
+// The topic of each source and output of `graph`, by name ("dead_letters"
+// and "late_events" included). Errors: an override naming nothing.
+absl::StatusOr<std::map<std::string, std::string>> JobTopics(
+    const JobGraph& graph, const std::string& job,
+    const std::map<std::string, std::string>& overrides);
+
+// Errors: InvalidArgument / NotFound for a bad invocation or a missing topic;
+// Unavailable for unreachable brokers; others for failures while running.
+absl::StatusOr<RunStats> RunLive(const LiveOptions& options);
+
+}  // namespace eddy
+
+#endif  // EDDY_ENGINE_LIVE_H_

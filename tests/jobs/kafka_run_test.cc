@@ -1,0 +1,244 @@
+// `eddy run` end to end on the embedded broker, fed and read by kcat (an
+// ordinary Kafka client): live outputs equal replay's, a stop-and-restart
+// neither loses nor repeats anything, two processes share a group and one
+// survives the other's SIGKILL without losing an output, and deployment
+// mistakes fail fast with a clear message.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "connectors/embedded_broker.h"
+#include "gtest/gtest.h"
+#include "tests/testing/command.h"
+#include "tests/testing/kafka.h"
+
+namespace eddy {
+namespace {
+
+using testing::EddyBinary;
+using testing::MakeScratchDir;
+using testing::ReadFileOrEmpty;
+using testing::RunCommand;
+using testing::SpawnEddy;
+using testing::WaitExit;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  for (absl::string_view l : absl::StrSplit(text, '\n', absl::SkipEmpty())) out.emplace_back(l);
+  return out;
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+class KafkaRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeScratchDir("kafka_run");
+    ASSERT_EQ(RunCommand("command -v kcat", dir_).exit_code, 0)
+        << "kcat is not installed (scripts/setup.sh installs it)";
+    auto broker = EmbeddedBroker::Start({1});
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = *std::move(broker);
+    bootstrap_ = broker_->bootstrap_servers();
+    for (const auto& [topic, partitions] : std::vector<std::pair<std::string, int>>{
+             {"qualified_plays.events", 4}, {"qualified_plays.plays", 2},
+             {"qualified_plays.dlq", 1}, {"qualified_plays.late", 1}}) {
+      ASSERT_TRUE(broker_->CreateTopic(topic, partitions).ok());
+    }
+  }
+
+  // Generates `n` listen events (some malformed) into FILE; returns the path.
+  std::string Generate(const std::string& name, int n, int seed) {
+    const std::string path = dir_ + "/" + name;
+    EXPECT_EQ(RunCommand(absl::StrCat(EddyBinary(), " gen listens --events ", n, " --seed ", seed,
+                                      " --malformed-rate 0.01 --late-rate 0 --out ", path),
+                         dir_)
+                  .exit_code,
+              0);
+    return path;
+  }
+
+  // One file holding `files` one after the other.
+  std::string Concat(const std::vector<std::string>& files) {
+    const std::string path = dir_ + "/concat.jsonl";
+    std::ofstream out(path, std::ios::binary);
+    for (const std::string& f : files) out << ReadFileOrEmpty(f);
+    return path;
+  }
+
+  // Produces each line of `file` with kcat, keyed by its user.
+  void ProduceWithKcat(const std::string& file) {
+    const std::string keyed = file + ".keyed";
+    std::ofstream out(keyed);
+    for (const std::string& line : Lines(ReadFileOrEmpty(file))) {
+      std::string key = "none";
+      const size_t at = line.find("\"user\":\"");
+      if (at != std::string::npos) key = line.substr(at + 8, line.find('"', at + 8) - at - 8);
+      out << key << '\t' << line << '\n';
+    }
+    out.close();
+    const auto r = RunCommand(absl::StrCat("kcat -P -b ", bootstrap_,
+                                           " -t qualified_plays.events -K '\\t' -z lz4 -l ", keyed),
+                              dir_);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  // What `eddy replay` writes for `file`: plays and the dead-letter count.
+  std::pair<std::vector<std::string>, size_t> Replay(const std::string& file) {
+    const std::string out = file + ".replay";
+    const auto r = RunCommand(
+        absl::StrCat(EddyBinary(), " replay qualified_plays --input ", file, " --output-dir ", out),
+        dir_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return {Lines(ReadFileOrEmpty(out + "/plays.jsonl")),
+            Lines(ReadFileOrEmpty(out + "/dead_letters.jsonl")).size()};
+  }
+
+  // Every record of `topic`, read with kcat to the end.
+  std::vector<std::string> ReadWithKcat(const std::string& topic) {
+    const auto r = RunCommand(absl::StrCat("kcat -C -b ", bootstrap_, " -t ", topic, " -e -q"), dir_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return Lines(r.out);
+  }
+
+  // Waits until `topic` holds at least `n` records.
+  void WaitForRecords(const std::string& topic, size_t n) {
+    const auto got = testing::ConsumeMessages(bootstrap_, topic, n, std::chrono::seconds(120));
+    ASSERT_GE(got.size(), n) << "timed out waiting for " << topic;
+  }
+
+  std::vector<std::string> RunArgs(const std::string& state_dir) {
+    return {"run", "qualified_plays", "--brokers", bootstrap_, "--state-dir", state_dir,
+            "--checkpoint-interval-ms", "300", "--status-interval-ms", "500",
+            "--kafka", "session.timeout.ms=6000", "--kafka", "heartbeat.interval.ms=500"};
+  }
+
+  std::string dir_;
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::string bootstrap_;
+};
+
+TEST_F(KafkaRunTest, LiveOutputsEqualReplayAndAStopAndRestartLosesAndRepeatsNothing) {
+  const std::string first = Generate("first.jsonl", 6000, 1);
+  const std::string second = Generate("second.jsonl", 4000, 2);
+  const std::string both = Concat({first, second});
+  const auto [want_first, dead_first] = Replay(first);
+  const auto [want_all, dead_all] = Replay(both);
+  ASSERT_GT(dead_first, 0u);
+  ASSERT_GT(want_all.size(), want_first.size());
+
+  ProduceWithKcat(first);
+  const std::string log = dir_ + "/run.log";
+  pid_t pid = SpawnEddy(RunArgs(dir_ + "/state"), log);
+  WaitForRecords("qualified_plays.plays", want_first.size());
+  WaitForRecords("qualified_plays.dlq", dead_first);
+  kill(pid, SIGTERM);
+  ASSERT_EQ(WaitExit(pid), 0) << ReadFileOrEmpty(log);
+  EXPECT_EQ(Sorted(ReadWithKcat("qualified_plays.plays")), Sorted(want_first));
+
+  // Restarted, it goes on where it stopped: nothing read twice.
+  ProduceWithKcat(second);
+  pid = SpawnEddy(RunArgs(dir_ + "/state"), log);
+  WaitForRecords("qualified_plays.plays", want_all.size());
+  WaitForRecords("qualified_plays.dlq", dead_all);
+  kill(pid, SIGTERM);
+  ASSERT_EQ(WaitExit(pid), 0) << ReadFileOrEmpty(log);
+  EXPECT_NE(ReadFileOrEmpty(log).find("resumed from a checkpoint"), std::string::npos);
+  EXPECT_EQ(Sorted(ReadWithKcat("qualified_plays.plays")), Sorted(want_all));
+  const std::vector<std::string> dead = ReadWithKcat("qualified_plays.dlq");
+  EXPECT_EQ(dead.size(), dead_all);
+  for (const std::string& d : dead) {
+    EXPECT_NE(d.find("\"origin\":\"qualified_plays.events/"), std::string::npos) << d;
+    EXPECT_NE(d.find("\"reason\":"), std::string::npos) << d;
+  }
+}
+
+TEST_F(KafkaRunTest, TwoProcessesShareTheGroupAndOneSurvivesTheOthersKill) {
+  const std::string first = Generate("first.jsonl", 6000, 3);
+  const std::string rest = Generate("rest.jsonl", 6000, 4);
+  const std::string both = Concat({first, rest});
+  const auto [want_first, dead_first] = Replay(first);
+  const auto [want_all, dead_all] = Replay(both);
+  ASSERT_GT(want_all.size(), want_first.size());
+
+  const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
+  const pid_t a = SpawnEddy(RunArgs(dir_ + "/state_a"), log_a);
+  const pid_t b = SpawnEddy(RunArgs(dir_ + "/state_b"), log_b);
+  ProduceWithKcat(first);
+  WaitForRecords("qualified_plays.plays", want_first.size());
+  // Both members work: each reports two of the four partitions.
+  const auto last_status = [](const std::string& log) {
+    const std::vector<std::string> lines = Lines(ReadFileOrEmpty(log));
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+      if (it->find(" partitions,") != std::string::npos) return *it;
+    }
+    return std::string();
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_NE(last_status(log_a).find("lag 0, 2 partitions"), std::string::npos) << last_status(log_a);
+  EXPECT_NE(last_status(log_b).find("lag 0, 2 partitions"), std::string::npos) << last_status(log_b);
+
+  // A dies mid-stream; B takes its partitions over from the committed offsets.
+  std::thread producer([&] { ProduceWithKcat(rest); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(a, SIGKILL);
+  producer.join();
+  WaitExit(a);
+  WaitForRecords("qualified_plays.plays", want_all.size());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_NE(last_status(log_b).find("lag 0, 4 partitions"), std::string::npos) << last_status(log_b);
+  kill(b, SIGTERM);
+  EXPECT_EQ(WaitExit(b), 0) << ReadFileOrEmpty(log_b);
+
+  // At-least-once: every output is there; a few may be there twice (those A
+  // wrote after its last checkpoint).
+  const std::vector<std::string> got = ReadWithKcat("qualified_plays.plays");
+  std::map<std::string, int> count;
+  for (const std::string& g : got) ++count[g];
+  size_t missing = 0;
+  for (const std::string& w : want_all) missing += count.count(w) == 0 ? 1 : 0;
+  EXPECT_EQ(missing, 0u);
+  std::set<std::string> want_set(want_all.begin(), want_all.end());
+  for (const auto& [line, n] : count) EXPECT_EQ(want_set.count(line), 1u) << "unexpected " << line;
+}
+
+TEST_F(KafkaRunTest, DeploymentMistakesFailFastWithOneClearLine) {
+  const auto run = [&](const std::string& args) {
+    return RunCommand(absl::StrCat(EddyBinary(), " run ", args, " --state-dir ", dir_, "/s"), dir_);
+  };
+  auto r = run(absl::StrCat("listen_counts --brokers ", bootstrap_));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "eddy: Kafka topics missing at " + bootstrap_ +
+                       ": listen_counts.dlq (output dead_letters), listen_counts.hourly_genre_counts "
+                       "(output hourly_genre_counts), listen_counts.late (output late_events); "
+                       "create them first\n");
+  r = run("qualified_plays --brokers 127.0.0.1:1 --connect-timeout-ms 1000");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("eddy: cannot reach Kafka at 127.0.0.1:1 within 1s"), std::string::npos)
+      << r.err;
+  r = run(absl::StrCat("qualified_plays --brokers ", bootstrap_, " --kafka fetch.max.bytes=lots"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("eddy: --kafka fetch.max.bytes: "), std::string::npos) << r.err;
+  r = run(absl::StrCat("qualified_plays --brokers ", bootstrap_, " --topic nothing=x"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("has no source or output named 'nothing'"), std::string::npos) << r.err;
+  r = run("qualified_plays");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "eddy: eddy run: --brokers HOST:PORT is required\n");
+}
+
+}  // namespace
+}  // namespace eddy

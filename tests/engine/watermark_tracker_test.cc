@@ -224,5 +224,46 @@ TEST(WatermarkTrackerTest, AllUnfinishedPartitionsIdleHoldsWatermark) {
   EXPECT_EQ(wm.Advance(20'001), 3999);
 }
 
+TEST(WatermarkTrackerTest, PartitionsReadElsewhereDoNotHoldTheWatermarkBack) {
+  WatermarkTracker wm;
+  const int mine = wm.AddPartition(0, /*idle_timeout_ms=*/0);
+  const int theirs = wm.AddPartition(0, /*idle_timeout_ms=*/0);
+  wm.Observe(mine, 5000, 0);
+  EXPECT_EQ(wm.Advance(0), kMinEventTime);  // theirs never produced: held
+
+  // Another consumer of the group owns it: only mine counts.
+  wm.SetAssigned(theirs, false, 10);
+  EXPECT_EQ(wm.Advance(10), 4999);
+  // Unassigned is not finished: the watermark does not jump to the end.
+  wm.MarkFinished(mine);
+  EXPECT_EQ(wm.Advance(20), 4999);
+
+  // Assigned back, it holds the watermark again (which never goes back).
+  WatermarkTracker wm2;
+  const int a = wm2.AddPartition(0, 0);
+  const int b = wm2.AddPartition(0, 0);
+  wm2.SetAssigned(b, false, 0);
+  wm2.Observe(a, 9000, 0);
+  EXPECT_EQ(wm2.Advance(0), 8999);
+  wm2.SetAssigned(b, true, 1);
+  wm2.Observe(b, 3000, 1);
+  wm2.Observe(a, 12000, 1);
+  EXPECT_EQ(wm2.Advance(1), 8999);
+  wm2.Observe(b, 11000, 2);
+  EXPECT_EQ(wm2.Advance(2), 10999);
+}
+
+TEST(WatermarkTrackerTest, AReassignedPartitionStartsItsIdleTimeAfresh) {
+  WatermarkTracker wm;
+  const int a = wm.AddPartition(0, /*idle_timeout_ms=*/100);
+  const int b = wm.AddPartition(0, /*idle_timeout_ms=*/100);
+  wm.Observe(a, 1000, 0);
+  wm.Observe(b, 500, 0);
+  wm.SetAssigned(b, false, 0);
+  wm.SetAssigned(b, true, 10'000);
+  EXPECT_FALSE(wm.IsIdle(b, 10'050));
+  EXPECT_EQ(wm.Advance(10'050), 499);
+}
+
 }  // namespace
 }  // namespace eddy

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "engine/io.h"
@@ -309,6 +310,63 @@ TEST(SourceNodeTest, LargeLatenessStillRoutesFarBehindRecords) {
   const Decoded d = h.Decode({{Ln(wm - year, "edge")}, {Ln(wm - year + 1, "in")}}, 1, wm);
   EXPECT_EQ(Late(d.report), (std::vector<std::pair<uint32_t, EventTime>>{{0, wm - year}}));
   EXPECT_EQ(d.parts[0], (Out{{"in", wm - year + 1, 1u}}));
+}
+
+// A parser that also takes the record's metadata sees its Kafka key,
+// timestamp, headers and position.
+struct ParseWithMeta {
+  absl::StatusOr<Ev> operator()(absl::string_view value, const RecordMeta& meta) const {
+    Ev e;
+    e.ts = meta.timestamp() == kNoTimestamp ? -1 : meta.timestamp();
+    e.name = absl::StrCat(value, "|", meta.key(), "|", meta.position(), "|",
+                          meta.Header("h").value_or("none"));
+    for (const auto& [k, v] : meta.Headers()) absl::StrAppend(&e.name, "|", k, "=", v);
+    return e;
+  }
+};
+
+TEST(SourceNodeTest, AParserTakingRecordMetaSeesKeyTimestampHeadersAndPosition) {
+  RawRecordBatch batch;
+  const auto add = [&](absl::string_view value, absl::string_view key, int64_t ts,
+                       std::vector<std::pair<std::string, std::string>> headers) {
+    RawRecordBatch::Entry e;
+    e.offset = batch.bytes.size();
+    e.size = static_cast<uint32_t>(value.size());
+    e.position = 40 + batch.entries.size();
+    batch.bytes.append(value.data(), value.size());
+    batch.bytes.append(key.data(), key.size());
+    e.key_size = static_cast<uint32_t>(key.size());
+    const size_t before = batch.bytes.size();
+    for (const auto& [k, v] : headers) RecordMeta::AppendHeader(batch.bytes, k, v);
+    e.headers_size = static_cast<uint32_t>(batch.bytes.size() - before);
+    e.timestamp = ts;
+    batch.entries.push_back(e);
+  };
+  add("v0", "user7", 1000, {{"h", "x"}, {"trace", "t1"}, {"h", "second"}});
+  add("v1", "", kNoTimestamp, {});
+  add("", "k", 5, {{"empty", ""}});
+  batch.Pad();
+
+  ThreadPool pool(2);
+  SourceNode<Ev, ParseWithMeta, TsOf> src("s", ParseWithMeta{}, TsOf{}, EventTimeOptions{});
+  ASSERT_TRUE(src.Open(2).ok());
+  BatchContext ctx;
+  ctx.partitions = 2;
+  ctx.pool = &pool;
+  SourceDecodeReport report;
+  src.Decode(batch, 1, ctx, report);
+  EXPECT_TRUE(report.failures.empty());
+  std::vector<std::string> names;
+  std::vector<int64_t> ts;
+  for (const auto& part : src.output().parts) {
+    for (const auto& r : part) {
+      names.push_back(r.value.name);
+      ts.push_back(r.ts);
+    }
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"v0|user7|40|x|h=x|trace=t1|h=second",
+                                             "v1||41|none", "|k|42|none|empty="}));
+  EXPECT_EQ(ts, (std::vector<int64_t>{1000, -1, 5}));
 }
 
 }  // namespace

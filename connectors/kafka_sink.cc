@@ -52,7 +52,7 @@ absl::Status KafkaOutputFactory::Connect(const KafkaOptions& options) {
       {"client.id", options.client_id},
       {"enable.idempotence", "true"},
       {"compression.type", "lz4"},
-      {"linger.ms", "5"},
+      {"linger.ms", "1"},  // latency first; batches still fill at high rates
   };
   EDDY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
                         kafka_internal::MakeConf(options, KafkaClient::kProducer, defaults));

@@ -94,6 +94,11 @@ absl::Status KafkaConsumerGroup::Connect() {
       // A member that died is noticed (and its partitions handed on) within
       // 10 s, as in Kafka Streams before 3.0; librdkafka's default is 45 s.
       {"session.timeout.ms", "10000"},
+      // Latency over request count: a fetch with nothing to return waits at
+      // most 5 ms (the embedded broker holds a fetch for this long even
+      // when records arrive meanwhile). Raise it with --kafka on a busy
+      // cluster.
+      {"fetch.wait.max.ms", "5"},
   };
   EDDY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
                         kafka_internal::MakeConf(options_.kafka, KafkaClient::kConsumer, defaults));
@@ -278,7 +283,17 @@ absl::Status KafkaConsumerGroup::Pump(int timeout_ms) {
   constexpr size_t kMax = 1024;
   rd_kafka_message_t* msgs[kMax];
   for (int round = 0; round < 64; ++round) {
-    const ssize_t n = rd_kafka_consume_batch_queue(queue_, round == 0 ? timeout_ms : 0, msgs, kMax);
+    ssize_t n = 0;
+    if (round == 0 && timeout_ms > 0) {
+      // Waiting: return with the first record (a batch call would wait for
+      // kMax records or the whole timeout, adding latency at low rates).
+      rd_kafka_message_t* first = rd_kafka_consume_queue(queue_, timeout_ms);
+      if (first == nullptr) break;
+      msgs[0] = first;
+      n = 1 + rd_kafka_consume_batch_queue(queue_, 0, msgs + 1, kMax - 1);
+    } else {
+      n = rd_kafka_consume_batch_queue(queue_, 0, msgs, kMax);
+    }
     if (n < 0) return absl::InternalError(absl::StrCat("consuming: ", KafkaError(rd_kafka_last_error())));
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* m = msgs[i];

@@ -92,8 +92,10 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   run.after_checkpoint = [c] { return c->CommitPositions(); };
   auto last_status = std::chrono::steady_clock::now();
   uint64_t last_events = 0;
-  if (options.status_interval_ms > 0) {
+  if (options.status_interval_ms > 0 || options.progress) {
     run.progress = [&](const RunStats& stats) {
+      if (options.progress) options.progress(stats);
+      if (options.status_interval_ms <= 0) return;
       const auto now = std::chrono::steady_clock::now();
       const double secs = std::chrono::duration<double>(now - last_status).count();
       if (secs * 1000 < static_cast<double>(options.status_interval_ms)) return;

@@ -17,6 +17,7 @@
 #define EDDY_ENGINE_LIVE_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -44,6 +45,8 @@ struct LiveOptions {
   const std::atomic<bool>* stop = nullptr;
   // A status line on stderr every this many ms; 0: none.
   int64_t status_interval_ms = 5000;
+  // Called after every batch (benchmarks, embedding programs).
+  std::function<void(const RunStats&)> progress;
 };
 
 // The topic of each source and output of `graph`, by name ("dead_letters"

@@ -2,12 +2,19 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <unistd.h>
+
 #include <set>
 #include <vector>
 
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "engine/status_macros.h"
+#include "state/codec.h"
 
 namespace eddy {
 
@@ -23,12 +30,13 @@ class KafkaTopicWriter final : public OutputWriter {
   KafkaTopicWriter(KafkaOutputFactory* factory, rd_kafka_topic_t* topic)
       : factory_(factory), topic_(topic) {}
   absl::Status Write(absl::string_view line) override {
-    EDDY_RETURN_IF_ERROR(factory_->Produce(topic_, line));
+    EDDY_RETURN_IF_ERROR(factory_->Write(topic_, line));
     ++written_;
     return absl::OkStatus();
   }
   absl::StatusOr<uint64_t> Sync() override {
-    EDDY_RETURN_IF_ERROR(factory_->Flush());
+    // Exactly-once: held records are staged by the checkpoint itself.
+    if (!factory_->exactly_once_) EDDY_RETURN_IF_ERROR(factory_->Flush());
     return written_;
   }
   absl::Status Close() override { return factory_->Flush(); }
@@ -40,14 +48,16 @@ class KafkaTopicWriter final : public OutputWriter {
 };
 
 absl::StatusOr<std::unique_ptr<KafkaOutputFactory>> KafkaOutputFactory::Open(
-    const KafkaOptions& options, std::map<std::string, std::string> topics) {
-  std::unique_ptr<KafkaOutputFactory> f(new KafkaOutputFactory(std::move(topics)));
+    const KafkaOptions& options, std::map<std::string, std::string> topics, bool exactly_once) {
+  std::unique_ptr<KafkaOutputFactory> f(new KafkaOutputFactory(std::move(topics), exactly_once));
   EDDY_RETURN_IF_ERROR(f->Connect(options));
   return f;
 }
 
 absl::Status KafkaOutputFactory::Connect(const KafkaOptions& options) {
   brokers_ = options.brokers;
+  options_ = options;
+  run_id_ = absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(absl::BitGen())), "-", getpid());
   const std::map<std::string, std::string> defaults = {
       {"client.id", options.client_id},
       {"enable.idempotence", "true"},
@@ -74,7 +84,10 @@ absl::Status KafkaOutputFactory::Connect(const KafkaOptions& options) {
   }
   std::set<std::string> existing;
   for (int i = 0; i < md->topic_cnt; ++i) {
-    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) existing.insert(md->topics[i].topic);
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      existing.insert(md->topics[i].topic);
+      partitions_[md->topics[i].topic] = md->topics[i].partition_cnt;
+    }
   }
   rd_kafka_metadata_destroy(md);
   std::vector<std::string> missing;
@@ -124,14 +137,32 @@ void KafkaOutputFactory::OnDelivery(int err, const std::string& topic) {
   }
 }
 
-absl::Status KafkaOutputFactory::Produce(rd_kafka_topic_t* topic, absl::string_view value) {
+absl::Status KafkaOutputFactory::Write(rd_kafka_topic_t* topic, absl::string_view value) {
+  if (!exactly_once_) return Produce(topic, value, nullptr);
+  held_.emplace_back(rd_kafka_topic_name(topic), std::string(value));
+  held_bytes_ += value.size() + 64;
+  return absl::OkStatus();
+}
+
+absl::Status KafkaOutputFactory::Produce(rd_kafka_topic_t* topic, absl::string_view value,
+                                         const std::string* seq) {
   EDDY_RETURN_IF_ERROR(error_);
   for (;;) {
-    if (rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                         const_cast<char*>(value.data()), value.size(), nullptr, 0, nullptr) == 0) {
-      break;
+    rd_kafka_resp_err_t err;
+    if (seq == nullptr) {
+      err = rd_kafka_producev(rk_, RD_KAFKA_V_RKT(topic),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    } else {
+      err = rd_kafka_producev(rk_, RD_KAFKA_V_RKT(topic),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_HEADER("eddy.run", run_id_.data(),
+                                                static_cast<ssize_t>(run_id_.size())),
+                              RD_KAFKA_V_HEADER("eddy.seq", seq->data(),
+                                                static_cast<ssize_t>(seq->size())),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     }
-    const rd_kafka_resp_err_t err = rd_kafka_last_error();
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       return absl::InvalidArgumentError(absl::StrCat("producing to Kafka topic '",
                                                      rd_kafka_topic_name(topic), "': ",
@@ -153,6 +184,164 @@ absl::Status KafkaOutputFactory::Flush() {
   }
   rd_kafka_poll(rk_, 0);
   return error_;
+}
+
+namespace {
+
+constexpr char kPendingKey[] = "eddy.kafka.pending";
+
+std::string SeqHeader(uint64_t checkpoint, size_t index) {
+  return absl::StrCat(checkpoint, ":", index);
+}
+
+}  // namespace
+
+// What a checkpoint stages for exactly-once publishing.
+struct KafkaPendingOutputs {
+  std::string run_id;
+  uint64_t checkpoint = 0;
+  // Where each output partition ended before publishing began.
+  std::vector<std::tuple<std::string, int32_t, int64_t>> ends;
+  std::vector<std::pair<std::string, std::string>> records;  // (topic, value)
+};
+
+}  // namespace eddy
+
+EDDY_CODEC(eddy::KafkaPendingOutputs, run_id, checkpoint, ends, records);
+
+namespace eddy {
+
+absl::Status KafkaOutputFactory::Stage(StateDirectory::Batch& batch) {
+  KafkaPendingOutputs pending;
+  pending.run_id = run_id_;
+  pending.checkpoint = ++checkpoint_;
+  if (!held_.empty()) {
+    std::set<std::string> used;
+    for (const auto& [topic, unused] : held_) used.insert(topic);
+    for (const std::string& topic : used) {
+      for (int32_t p = 0; p < partitions_[topic]; ++p) {
+        int64_t low = 0, high = 0;
+        const rd_kafka_resp_err_t err =
+            rd_kafka_query_watermark_offsets(rk_, topic.c_str(), p, &low, &high, 10000);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          return absl::UnavailableError(absl::StrCat("reading where ", topic, "/", p,
+                                                     " ends: ", rd_kafka_err2str(err)));
+        }
+        pending.ends.emplace_back(topic, p, high);
+      }
+    }
+  }
+  pending.records = std::move(held_);
+  held_.clear();
+  held_bytes_ = 0;
+  batch.PutMeta(kPendingKey, Encode(pending));
+  staged_ = std::move(pending.records);
+  return absl::OkStatus();
+}
+
+absl::Status KafkaOutputFactory::Publish() {
+  for (size_t i = 0; i < staged_.size(); ++i) {
+    const std::string seq = SeqHeader(checkpoint_, i);
+    EDDY_RETURN_IF_ERROR(Produce(handles_.at(staged_[i].first), staged_[i].second, &seq));
+  }
+  staged_.clear();
+  return Flush();
+}
+
+absl::Status KafkaOutputFactory::Recover(const StateDirectory& state) {
+  EDDY_ASSIGN_OR_RETURN(std::optional<std::string> saved, state.GetMeta(kPendingKey));
+  if (!saved.has_value()) return absl::OkStatus();
+  KafkaPendingOutputs pending;
+  if (!DecodeAll(*saved, pending)) {
+    return absl::DataLossError(absl::StrCat("state directory ", state.path(),
+                                            ": undecodable staged outputs"));
+  }
+  if (pending.records.empty()) return absl::OkStatus();
+  // Which staged records reached the brokers before the crash?
+  std::set<size_t> arrived;
+  const std::string prefix = absl::StrCat(pending.checkpoint, ":");
+  EDDY_ASSIGN_OR_RETURN(
+      rd_kafka_conf_t * conf,
+      kafka_internal::MakeConf(options_, KafkaClient::kConsumer,
+                               {{"group.id", "eddy-recover-" + pending.run_id},
+                                {"enable.auto.commit", "false"},
+                                {"enable.partition.eof", "true"}}));
+  char errstr[512];
+  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if (c == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return absl::InternalError(absl::StrCat("cannot create a Kafka consumer: ", errstr));
+  }
+  rd_kafka_poll_set_consumer(c);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  int open = 0;
+  for (const auto& [topic, partition, end] : pending.ends) {
+    int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(c, topic.c_str(), partition, &low, &high, 10000) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_topic_partition_list_destroy(list);
+      rd_kafka_destroy(c);
+      return absl::UnavailableError(absl::StrCat("reading ", topic, "/", partition, " to recover"));
+    }
+    if (high <= end) continue;
+    if (low > end) {
+      rd_kafka_topic_partition_list_destroy(list);
+      rd_kafka_destroy(c);
+      return absl::DataLossError(absl::StrCat(
+          topic, "/", partition, ": outputs written before the crash were deleted by retention "
+          "before they could be checked; cannot recover exactly once"));
+    }
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = end;
+    ++open;
+  }
+  if (open > 0) rd_kafka_assign(c, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  const auto deadline = absl::Now() + absl::Seconds(60);
+  while (open > 0 && absl::Now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      --open;
+    } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_t* headers = nullptr;
+      const void* run = nullptr;
+      const void* seq = nullptr;
+      size_t run_size = 0, seq_size = 0;
+      if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          rd_kafka_header_get_last(headers, "eddy.run", &run, &run_size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          rd_kafka_header_get_last(headers, "eddy.seq", &seq, &seq_size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          absl::string_view(static_cast<const char*>(run), run_size) == pending.run_id) {
+        const absl::string_view s(static_cast<const char*>(seq), seq_size);
+        size_t index = 0;
+        if (absl::StartsWith(s, prefix) && absl::SimpleAtoi(s.substr(prefix.size()), &index)) {
+          arrived.insert(index);
+        }
+      }
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_destroy(c);
+  if (open > 0) return absl::UnavailableError("timed out reading the outputs to recover");
+  // Produce the rest under the crashed run's identity, so that a crash now
+  // is recovered the same way.
+  const std::string own_run = run_id_;
+  run_id_ = pending.run_id;
+  absl::Status status;
+  for (size_t i = 0; i < pending.records.size() && status.ok(); ++i) {
+    if (arrived.count(i) > 0) continue;
+    auto it = handles_.find(pending.records[i].first);
+    if (it == handles_.end()) {
+      status = absl::InvalidArgumentError("staged outputs name topic " + pending.records[i].first +
+                                          ", which this run does not write");
+      break;
+    }
+    const std::string seq = SeqHeader(pending.checkpoint, i);
+    status = Produce(it->second, pending.records[i].second, &seq);
+    ++recovered_;
+  }
+  if (status.ok()) status = Flush();
+  run_id_ = own_run;
+  return status;
 }
 
 }  // namespace eddy

@@ -14,6 +14,18 @@
 // After a crash, outputs produced after the last checkpoint are produced
 // again (at-least-once).
 //
+// Exactly-once (`exactly_once`): outputs are held back until the checkpoint
+// that covers them. Stage() writes them into the checkpoint's write batch
+// (so they become durable atomically with the state and input positions
+// that produced them), together with where each output partition ended;
+// Publish(), after the checkpoint is committed, produces them with headers
+// `eddy.run` and `eddy.seq` ("<checkpoint>:<index>"). If the process dies
+// between commit and the end of publishing, Recover() at the next start
+// reads the output partitions from where they ended, finds which of the
+// staged records arrived, and produces only the others. This needs no broker
+// support (the embedded broker has no transaction isolation); outputs become
+// visible at checkpoints, so keep checkpoints frequent.
+//
 // Thread-safety: one thread at a time.
 #ifndef EDDY_CONNECTORS_KAFKA_SINK_H_
 #define EDDY_CONNECTORS_KAFKA_SINK_H_
@@ -22,10 +34,13 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "connectors/kafka_config.h"
 #include "engine/io.h"
+#include "state/state_directory.h"
 
 struct rd_kafka_s;
 struct rd_kafka_topic_s;
@@ -38,7 +53,8 @@ class KafkaOutputFactory final : public OutputFactory {
   // topics. Connects and checks that every topic exists. Errors: bad
   // properties, unreachable brokers, missing topics.
   static absl::StatusOr<std::unique_ptr<KafkaOutputFactory>> Open(
-      const KafkaOptions& options, std::map<std::string, std::string> topics);
+      const KafkaOptions& options, std::map<std::string, std::string> topics,
+      bool exactly_once = false);
   ~KafkaOutputFactory() override;
 
   absl::StatusOr<std::unique_ptr<OutputWriter>> Open(const std::string& name) override;
@@ -49,13 +65,29 @@ class KafkaOutputFactory final : public OutputFactory {
   // Records produced and acknowledged so far, over all outputs.
   uint64_t delivered() const { return delivered_; }
 
+  // Exactly-once only. Adds the records written since the last Stage to
+  // `batch` (a checkpoint about to be committed). Errors: brokers
+  // unreachable while reading where the outputs end.
+  absl::Status Stage(StateDirectory::Batch& batch);
+  // Produces what the last Stage staged and waits for every acknowledgement.
+  absl::Status Publish();
+  // Completes the publishing of the last checkpoint of `state`, if a crash
+  // interrupted it. Call before running.
+  absl::Status Recover(const StateDirectory& state);
+  // Bytes written and not yet staged.
+  size_t held_bytes() const { return held_bytes_; }
+  // Records republished by Recover (those a crash kept from the brokers).
+  uint64_t recovered() const { return recovered_; }
+
  private:
   friend class KafkaTopicWriter;
   friend struct KafkaSinkCallbacks;
-  explicit KafkaOutputFactory(std::map<std::string, std::string> topics)
-      : topics_(std::move(topics)) {}
+  explicit KafkaOutputFactory(std::map<std::string, std::string> topics, bool exactly_once)
+      : topics_(std::move(topics)), exactly_once_(exactly_once) {}
   absl::Status Connect(const KafkaOptions& options);
-  absl::Status Produce(rd_kafka_topic_s* topic, absl::string_view value);
+  absl::Status Write(rd_kafka_topic_s* topic, absl::string_view value);
+  absl::Status Produce(rd_kafka_topic_s* topic, absl::string_view value,
+                       const std::string* seq_header);
   absl::Status Flush();
   void OnDelivery(int err, const std::string& topic);
 
@@ -66,6 +98,17 @@ class KafkaOutputFactory final : public OutputFactory {
   absl::Status error_;  // first delivery failure: stops the job
   uint64_t produced_ = 0;
   uint64_t delivered_ = 0;
+
+  // Exactly-once.
+  bool exactly_once_ = false;
+  KafkaOptions options_;
+  std::string run_id_;                    // random per process
+  std::map<std::string, int> partitions_;  // per output topic
+  std::vector<std::pair<std::string, std::string>> held_;     // (topic, record), unstaged
+  size_t held_bytes_ = 0;
+  std::vector<std::pair<std::string, std::string>> staged_;   // awaiting Publish
+  uint64_t checkpoint_ = 0;               // number of the last Stage
+  uint64_t recovered_ = 0;
 };
 
 }  // namespace eddy

@@ -88,8 +88,11 @@ const std::vector<FlagDef>& RunFlags() {
          "KEY=VALUE librdkafka property for both clients (consumer.KEY / producer.KEY: one)"},
         {"connect-timeout-ms", FlagDef::kValue, "give up reaching the brokers after N ms (default 10000)"},
         {"status-interval-ms", FlagDef::kValue, "a status line on stderr every N ms (default 5000; 0: none)"},
+        {"exactly-once", FlagDef::kBool,
+         "outputs exactly once: held until each checkpoint, then published (checkpoint "
+         "interval defaults to 200 ms)"},
     };
-    for (FlagDef& f : JobFlags("5000")) d.push_back(std::move(f));
+    for (FlagDef& f : JobFlags("5000, 200 with --exactly-once")) d.push_back(std::move(f));
     for (FlagDef& f : d) {
       if (f.name == "state-dir") f.help = "state and checkpoints (RocksDB; default eddy-state/GROUP)";
     }
@@ -236,7 +239,9 @@ absl::StatusOr<LiveOptions> ParseRun(const std::vector<std::string>& args) {
   if (!parsed.Has("brokers") || parsed.Get("brokers").empty()) {
     return absl::InvalidArgumentError("eddy run: --brokers HOST:PORT is required");
   }
-  EDDY_ASSIGN_OR_RETURN(JobSettings js, ParseJobSettings(parsed, 1000000, 5000));
+  const bool exactly_once = parsed.GetBool("exactly-once");
+  EDDY_ASSIGN_OR_RETURN(JobSettings js,
+                        ParseJobSettings(parsed, 1000000, exactly_once ? 200 : 5000));
   EDDY_ASSIGN_OR_RETURN(int64_t connect_ms,
                         parsed.GetInt("connect-timeout-ms", 10000, 100, 3600 * 1000));
   EDDY_ASSIGN_OR_RETURN(int64_t status_ms, parsed.GetInt("status-interval-ms", 5000, 0, INT64_MAX));
@@ -256,6 +261,7 @@ absl::StatusOr<LiveOptions> ParseRun(const std::vector<std::string>& args) {
   options.checkpoint_interval_ms = js.checkpoint_interval_ms;
   options.state_memory_bytes = js.state_memory_bytes;
   options.status_interval_ms = status_ms;
+  options.exactly_once = exactly_once;
   return options;
 }
 

@@ -346,6 +346,7 @@ absl::Status JobRun::Checkpoint() {
   }
   for (SinkNodeBase* sink : graph_.sinks()) cp.sink_written.push_back(sink->written());
   batch->PutMeta(kCheckpointKey, Encode(cp));
+  if (options_.before_commit) EDDY_RETURN_IF_ERROR(options_.before_commit(*batch));
   EDDY_RETURN_IF_ERROR(options_.state->Commit(*batch));
   for (const auto& node : graph_.nodes()) node->TrimState();
   if (options_.after_checkpoint) EDDY_RETURN_IF_ERROR(options_.after_checkpoint());
@@ -473,6 +474,7 @@ absl::StatusOr<RunStats> JobRun::Loop() {
         due = true;
       }
       for (const auto& node : graph_.nodes()) due = due || node->WantsCheckpoint();
+      if (options_.wants_checkpoint && options_.wants_checkpoint()) due = true;
       if (due) {
         EDDY_RETURN_IF_ERROR(Checkpoint());
       } else {

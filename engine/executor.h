@@ -68,9 +68,15 @@ struct RunOptions {
   // Live runs. Called when a batch read nothing: waits up to the given time
   // for input to arrive (instead of spinning). Unset: no wait.
   std::function<void(absl::Duration)> wait_for_input;
+  // Called with each checkpoint's write batch just before it is committed
+  // (e.g. to stage outputs atomically with the state). An error stops the run.
+  std::function<absl::Status(StateDirectory::Batch&)> before_commit;
   // Called after each checkpoint is committed (e.g. to mirror the input
   // positions to Kafka's committed offsets). An error stops the run.
   std::function<absl::Status()> after_checkpoint;
+  // Asked after every batch; true forces a checkpoint (e.g. held outputs
+  // outgrew their memory).
+  std::function<bool()> wants_checkpoint;
   // Called after every batch with the run's figures so far (status lines).
   std::function<void(const RunStats&)> progress;
 };

@@ -64,7 +64,8 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     output_topics.erase(s->node()->name());
   }
   // Outputs first: a run that cannot write should not join the group.
-  EDDY_ASSIGN_OR_RETURN(auto outputs, KafkaOutputFactory::Open(co.kafka, output_topics));
+  EDDY_ASSIGN_OR_RETURN(auto outputs,
+                        KafkaOutputFactory::Open(co.kafka, output_topics, options.exactly_once));
   EDDY_ASSIGN_OR_RETURN(auto consumer, KafkaConsumerGroup::Open(co));
   Executor::Inputs inputs;
   for (const std::string& source : sources) {
@@ -88,8 +89,25 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   run.checkpoint_every_records = options.checkpoint_every_records;
   run.checkpoint_interval = absl::Milliseconds(options.checkpoint_interval_ms);
   KafkaConsumerGroup* c = consumer.get();
+  KafkaOutputFactory* out = outputs.get();
   run.wait_for_input = [c](absl::Duration d) { c->WaitForRecords(d); };
-  run.after_checkpoint = [c] { return c->CommitPositions(); };
+  if (options.exactly_once) {
+    // A crash may have interrupted the last checkpoint's publishing.
+    EDDY_RETURN_IF_ERROR(out->Recover(*state));
+    if (out->recovered() > 0) {
+      std::fprintf(stderr, "eddy run %s: republished %llu outputs the last run staged but did not deliver\n",
+                   options.job.c_str(), static_cast<unsigned long long>(out->recovered()));
+    }
+    run.before_commit = [out](StateDirectory::Batch& batch) { return out->Stage(batch); };
+    // Offsets are committed only once the outputs they cover are delivered.
+    run.after_checkpoint = [c, out]() -> absl::Status {
+      EDDY_RETURN_IF_ERROR(out->Publish());
+      return c->CommitPositions();
+    };
+    run.wants_checkpoint = [out] { return out->held_bytes() > (size_t{64} << 20); };
+  } else {
+    run.after_checkpoint = [c] { return c->CommitPositions(); };
+  }
   auto last_status = std::chrono::steady_clock::now();
   uint64_t last_events = 0;
   if (options.status_interval_ms > 0 || options.progress) {

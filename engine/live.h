@@ -43,6 +43,9 @@ struct LiveOptions {
   size_t state_memory_bytes = size_t{256} << 20;
   // Stops the run when it turns true. Not owned.
   const std::atomic<bool>* stop = nullptr;
+  // Outputs exactly once (see connectors/kafka_sink.h): held back until the
+  // checkpoint that covers them, then published and verified after a crash.
+  bool exactly_once = false;
   // A status line on stderr every this many ms; 0: none.
   int64_t status_interval_ms = 5000;
   // Called after every batch (benchmarks, embedding programs).

@@ -3,6 +3,7 @@
 // backpressure bounds what is buffered; delivery failures and deployment
 // mistakes (missing topics, unreachable brokers, bad properties) are errors.
 #include <librdkafka/rdkafka.h>
+#include <unistd.h>
 
 #include <map>
 #include <set>
@@ -14,6 +15,7 @@
 #include "connectors/kafka_sink.h"
 #include "connectors/kafka_source.h"
 #include "gtest/gtest.h"
+#include "state/state_directory.h"
 #include "tests/testing/kafka.h"
 
 namespace eddy {
@@ -297,6 +299,72 @@ TEST(KafkaSinkTest, ARefusedDeliveryFailsTheWriterInsteadOfDroppingRecords) {
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("delivery to Kafka topic 'out' failed"), std::string::npos)
       << status;
+}
+
+TEST(KafkaSinkTest, ExactlyOnceStagesWithTheCheckpointAndRecoversAnInterruptedPublish) {
+  Cluster c = StartCluster({{"out", 2}});
+  const std::string dir = ::testing::TempDir() + "/eddy_kafka_eos_" + std::to_string(getpid());
+  StateDirectory::Options so;
+  so.path = dir;
+  so.job = "eos";
+  auto state = StateDirectory::Open(so);
+  ASSERT_TRUE(state.ok()) << state.status();
+  KafkaOptions ko;
+  ko.brokers = c.bootstrap;
+  // Records in "out" (its partitions' high watermarks).
+  const auto count = [&] {
+    rd_kafka_t* rk = testing::NewKafkaClient(RD_KAFKA_CONSUMER, c.bootstrap, {{"group.id", "count"}});
+    int64_t total = 0;
+    for (int p = 0; p < 2; ++p) {
+      int64_t low = 0, high = 0;
+      EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, "out", p, &low, &high, 10000),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+      total += high;
+    }
+    rd_kafka_destroy(rk);
+    return static_cast<size_t>(total);
+  };
+  {
+    auto f = KafkaOutputFactory::Open(ko, {{"s", "out"}}, /*exactly_once=*/true);
+    ASSERT_TRUE(f.ok()) << f.status();
+    auto w = (*f)->Open("s");
+    ASSERT_TRUE(w.ok());
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE((*w)->Write(absl::StrCat("a", i)).ok());
+    EXPECT_GT((*f)->held_bytes(), 0u);
+    ASSERT_TRUE((*w)->Sync().ok());
+    // Nothing reaches Kafka before the checkpoint.
+    EXPECT_EQ((*f)->delivered(), 0u);
+    auto batch = (*state)->NewBatch();
+    ASSERT_TRUE((*f)->Stage(*batch).ok());
+    ASSERT_TRUE((*state)->Commit(*batch).ok());
+    ASSERT_TRUE((*f)->Publish().ok());
+    EXPECT_EQ((*f)->delivered(), 100u);
+    // The next checkpoint is committed, then the process "dies" before
+    // publishing it.
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE((*w)->Write(absl::StrCat("b", i)).ok());
+    auto batch2 = (*state)->NewBatch();
+    ASSERT_TRUE((*f)->Stage(*batch2).ok());
+    ASSERT_TRUE((*state)->Commit(*batch2).ok());
+  }
+  EXPECT_EQ(count(), 100u);
+  {
+    auto f = KafkaOutputFactory::Open(ko, {{"s", "out"}}, true);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Recover(**state).ok());
+    EXPECT_EQ((*f)->recovered(), 50u);
+  }
+  // Recovering again finds everything delivered: nothing twice.
+  {
+    auto f = KafkaOutputFactory::Open(ko, {{"s", "out"}}, true);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Recover(**state).ok());
+    EXPECT_EQ((*f)->recovered(), 0u);
+  }
+  std::vector<TestMessage> got = ConsumeMessages(c.bootstrap, "out", 150, std::chrono::seconds(10));
+  std::set<std::string> values;
+  for (const auto& m : got) values.insert(m.value);
+  EXPECT_EQ(got.size(), 150u);
+  EXPECT_EQ(values.size(), 150u);
 }
 
 }  // namespace

@@ -111,6 +111,19 @@ struct JobSettings {
   uint64_t checkpoint_every = 0;
   int64_t checkpoint_interval_ms = 0;
   size_t state_memory_bytes = 0;
+
+  // Sets the same-named fields of ReplayOptions or LiveOptions.
+  template <typename Options>
+  void ApplyTo(Options& o) const {
+    o.threads = threads;
+    o.batch_size = batch_size;
+    o.max_record_bytes = max_record_bytes;
+    o.params = params;
+    o.state_dir = state_dir;
+    o.checkpoint_every_records = checkpoint_every;
+    o.checkpoint_interval_ms = checkpoint_interval_ms;
+    o.state_memory_bytes = state_memory_bytes;
+  }
 };
 
 absl::StatusOr<JobSettings> ParseJobSettings(const ParsedArgs& parsed, int64_t every_default,
@@ -201,14 +214,7 @@ absl::StatusOr<ReplayOptions> ParseReplay(const std::vector<std::string>& args) 
   options.job = parsed.positional()[0];
   options.inputs = parsed.GetAll("input");
   options.output_dir = parsed.Get("output-dir");
-  options.state_dir = js.state_dir;
-  options.checkpoint_every_records = js.checkpoint_every;
-  options.checkpoint_interval_ms = js.checkpoint_interval_ms;
-  options.state_memory_bytes = js.state_memory_bytes;
-  options.threads = js.threads;
-  options.batch_size = js.batch_size;
-  options.max_record_bytes = js.max_record_bytes;
-  options.params = js.params;
+  js.ApplyTo(options);
   return options;
 }
 
@@ -247,19 +253,12 @@ absl::StatusOr<LiveOptions> ParseRun(const std::vector<std::string>& args) {
   EDDY_ASSIGN_OR_RETURN(int64_t status_ms, parsed.GetInt("status-interval-ms", 5000, 0, INT64_MAX));
   LiveOptions options;
   options.job = parsed.positional()[0];
-  options.params = js.params;
+  js.ApplyTo(options);
   options.kafka.brokers = parsed.Get("brokers");
   EDDY_ASSIGN_OR_RETURN(options.kafka.properties, parsed.GetKeyValues("kafka"));
   options.kafka.connect_timeout = absl::Milliseconds(connect_ms);
   options.group = parsed.Get("group");
   EDDY_ASSIGN_OR_RETURN(options.topics, parsed.GetKeyValues("topic"));
-  options.state_dir = js.state_dir;
-  options.threads = js.threads;
-  options.batch_size = js.batch_size;
-  options.max_record_bytes = js.max_record_bytes;
-  options.checkpoint_every_records = js.checkpoint_every;
-  options.checkpoint_interval_ms = js.checkpoint_interval_ms;
-  options.state_memory_bytes = js.state_memory_bytes;
   options.status_interval_ms = status_ms;
   options.exactly_once = exactly_once;
   return options;

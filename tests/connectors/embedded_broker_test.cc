@@ -20,30 +20,17 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testing/command.h"
+#include "tests/testing/kafka.h"
 
 namespace eddy {
 namespace {
 
-rd_kafka_t* NewClient(rd_kafka_type_t type, const std::string& bootstrap,
-                      const std::vector<std::pair<std::string, std::string>>& extra = {}) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const auto set = [&](const std::string& k, const std::string& v) {
-    EXPECT_EQ(rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)), RD_KAFKA_CONF_OK)
-        << k << ": " << err;
-  };
-  set("bootstrap.servers", bootstrap);
-  set("log_level", "3");
-  for (const auto& [k, v] : extra) set(k, v);
-  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof(err));
-  EXPECT_NE(rk, nullptr) << err;
-  return rk;
-}
+using testing::NewKafkaClient;
 
 // Produces `n` messages "m<i>" with keys "k<i>"; returns how many were acked.
 int Produce(const std::string& bootstrap, const std::string& topic, int n,
             EmbeddedBroker* broker_to_restore = nullptr) {
-  rd_kafka_t* p = NewClient(RD_KAFKA_PRODUCER, bootstrap,
+  rd_kafka_t* p = NewKafkaClient(RD_KAFKA_PRODUCER, bootstrap,
                             {{"enable.idempotence", "true"}, {"compression.codec", "lz4"},
                              {"linger.ms", "5"}, {"message.timeout.ms", "30000"}});
   for (int i = 0; i < n; ++i) {
@@ -69,7 +56,7 @@ int Produce(const std::string& bootstrap, const std::string& topic, int n,
 
 // Consumes from the start of `topic` until `n` messages or a timeout.
 std::set<std::string> Consume(const std::string& bootstrap, const std::string& topic, int n) {
-  rd_kafka_t* c = NewClient(RD_KAFKA_CONSUMER, bootstrap,
+  rd_kafka_t* c = NewKafkaClient(RD_KAFKA_CONSUMER, bootstrap,
                             {{"group.id", "test-" + topic}, {"auto.offset.reset", "earliest"},
                              {"enable.auto.commit", "false"}});
   rd_kafka_poll_set_consumer(c);

@@ -11,6 +11,7 @@
 #include <random>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -98,6 +99,22 @@ class KafkaRunTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
+  // Produces `file` in slices of 1000 lines, `gap` apart, calling
+  // `after_first` once the first slice is in.
+  void ProduceInSlices(const std::string& file, std::chrono::milliseconds gap,
+                       const std::function<void()>& after_first = [] {}) {
+    const std::vector<std::string> lines = Lines(ReadFileOrEmpty(file));
+    for (size_t at = 0; at < lines.size(); at += 1000) {
+      const std::string path = absl::StrCat(file, ".slice", at);
+      std::ofstream out(path);
+      for (size_t i = at; i < std::min(lines.size(), at + 1000); ++i) out << lines[i] << '\n';
+      out.close();
+      ProduceWithKcat(path);
+      if (at == 0) after_first();
+      std::this_thread::sleep_for(gap);
+    }
+  }
+
   // What `eddy replay` writes for `file`: plays and the dead-letter count.
   std::pair<std::vector<std::string>, size_t> Replay(const std::string& file) {
     const std::string out = file + ".replay";
@@ -114,6 +131,19 @@ class KafkaRunTest : public ::testing::Test {
     const auto r = RunCommand(absl::StrCat("kcat -C -b ", bootstrap_, " -t ", topic, " -e -q"), dir_);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return Lines(r.out);
+  }
+
+  // Waits until every line of `want` is in `topic` (duplicates aside).
+  void WaitForAll(const std::string& topic, const std::vector<std::string>& want) {
+    const std::set<std::string> need(want.begin(), want.end());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::vector<std::string> got = ReadWithKcat(topic);
+      const std::set<std::string> have(got.begin(), got.end());
+      if (std::includes(have.begin(), have.end(), need.begin(), need.end())) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    ADD_FAILURE() << "timed out waiting for every expected record in " << topic;
   }
 
   // Waits until `topic` holds at least `n` records.
@@ -194,12 +224,13 @@ TEST_F(KafkaRunTest, TwoProcessesShareTheGroupAndOneSurvivesTheOthersKill) {
   EXPECT_NE(last_status(log_b).find("lag 0, 2 partitions"), std::string::npos) << last_status(log_b);
 
   // A dies mid-stream; B takes its partitions over from the committed offsets.
-  std::thread producer([&] { ProduceWithKcat(rest); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  kill(a, SIGKILL);
-  producer.join();
+  ProduceInSlices(rest, std::chrono::milliseconds(300), [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    kill(a, SIGKILL);
+  });
   WaitExit(a);
-  WaitForRecords("qualified_plays.plays", want_all.size());
+  // Not a count: A's unfinished interval is written twice (at-least-once).
+  WaitForAll("qualified_plays.plays", want_all);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_NE(last_status(log_b).find("lag 0, 4 partitions"), std::string::npos) << last_status(log_b);
   kill(b, SIGTERM);
@@ -221,22 +252,9 @@ TEST_F(KafkaRunTest, ExactlyOnceOutputsSurviveSigkillsWithoutLossOrDuplicates) {
   const std::string events = Generate("events.jsonl", 12000, 5);
   const auto [want, dead] = Replay(events);
   // Events arrive in slices while the job is killed and restarted.
-  std::vector<std::string> slices;
-  {
-    const std::vector<std::string> lines = Lines(ReadFileOrEmpty(events));
-    for (size_t at = 0; at < lines.size(); at += 1000) {
-      const std::string path = absl::StrCat(dir_, "/slice", at, ".jsonl");
-      std::ofstream out(path);
-      for (size_t i = at; i < std::min(lines.size(), at + 1000); ++i) out << lines[i] << '\n';
-      slices.push_back(path);
-    }
-  }
   std::atomic<bool> produced{false};
   std::thread producer([&] {
-    for (const std::string& slice : slices) {
-      ProduceWithKcat(slice);
-      std::this_thread::sleep_for(std::chrono::milliseconds(400));
-    }
+    ProduceInSlices(events, std::chrono::milliseconds(400));
     produced = true;
   });
   std::vector<std::string> args = RunArgs(dir_ + "/state");

@@ -90,7 +90,13 @@ absl::Status KafkaConsumerGroup::Connect() {
       {"partition.assignment.strategy", "cooperative-sticky"},
       {"enable.partition.eof", "false"},
       {"isolation.level", "read_committed"},
-      {"queued.max.messages.kbytes", "16384"},
+      // librdkafka stops fetching a partition whose prefetch queue is over
+      // these, then waits a fixed second before fetching again (2.0.2): a
+      // latency spike. Eddy drains that queue into its own bounded
+      // per-partition buffers (max_buffered_bytes, paused when full), so
+      // the thresholds are set high and rarely reached.
+      {"queued.min.messages", "1000000"},
+      {"queued.max.messages.kbytes", "65536"},
       // A member that died is noticed (and its partitions handed on) within
       // 10 s, as in Kafka Streams before 3.0; librdkafka's default is 45 s.
       {"session.timeout.ms", "10000"},

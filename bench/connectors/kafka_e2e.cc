@@ -213,7 +213,11 @@ int Main(int argc, char** argv) {
   std::thread reader([&] {
     rd_kafka_t* c = Client(RD_KAFKA_CONSUMER, bootstrap,
                            {{"group.id", "lat-reader"}, {"auto.offset.reset", "latest"},
-                            {"fetch.wait.max.ms", "5"}});
+                            {"fetch.wait.max.ms", "5"},
+                            // Past these, librdkafka 2.0.2 pauses fetching for a
+                            // second: the reader would measure its own stall.
+                            {"queued.min.messages", "1000000"},
+                            {"queued.max.messages.kbytes", "262144"}});
     rd_kafka_poll_set_consumer(c);
     rd_kafka_topic_partition_list_t* t = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(t, "lat.plays", RD_KAFKA_PARTITION_UA);

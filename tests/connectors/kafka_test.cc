@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -220,6 +221,33 @@ TEST(KafkaSourceTest, PausesAPartitionWhoseBufferIsFullAndLosesNothing) {
   EXPECT_EQ(values.size(), msgs.size());
   EXPECT_GT(max_buffered, size_t{32} << 10);
   EXPECT_LT(max_buffered, (size_t{64} << 10) + 1024 * 120 * 2);
+}
+
+TEST(KafkaSourceTest, APositionDeletedByRetentionIsDataLossNotASilentSkip) {
+  // The embedded broker keeps the newest ~5 MiB of a partition: 9 MiB
+  // produced move its log start far past offset 5.
+  Cluster c = StartCluster({{"events", 1}});
+  std::vector<TestMessage> msgs(60000);
+  std::mt19937_64 rng(1);
+  for (TestMessage& m : msgs) {
+    for (int k = 0; k < 10; ++k) absl::StrAppend(&m.value, absl::Hex(rng(), absl::kZeroPad16));
+  }
+  ASSERT_EQ(ProduceMessages(c.bootstrap, "events", msgs), msgs.size());
+  auto group = KafkaConsumerGroup::Open(GroupOptions(c, "events"));
+  ASSERT_TRUE(group.ok());
+  auto parts = (*group)->TakePartitions("events");
+  ASSERT_TRUE(parts[0]->SeekTo("5").ok());  // a checkpoint from long ago
+  absl::Status status;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (status.ok() && std::chrono::steady_clock::now() < deadline) {
+    RawRecordBatch batch;
+    absl::StatusOr<size_t> n = parts[0]->Read(100, 0, batch);
+    status = n.status();
+    if (n.ok() && *n == 0) (*group)->WaitForRecords(absl::Milliseconds(100));
+  }
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_NE(status.message().find("events/0: offsets 5 to "), std::string::npos) << status;
 }
 
 TEST(KafkaSourceTest, DeploymentMistakesAreClearErrors) {

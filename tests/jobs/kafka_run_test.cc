@@ -181,9 +181,13 @@ TEST_F(KafkaRunTest, LiveOutputsEqualReplayAndAStopAndRestartLosesAndRepeatsNoth
   ASSERT_EQ(WaitExit(pid), 0) << ReadFileOrEmpty(log);
   EXPECT_EQ(Sorted(ReadWithKcat("qualified_plays.plays")), Sorted(want_first));
 
-  // Restarted, it goes on where it stopped: nothing read twice.
+  // Restarted (on two threads this time), it goes on where it stopped:
+  // nothing read twice.
   ProduceWithKcat(second);
-  pid = SpawnEddy(RunArgs(dir_ + "/state"), log);
+  std::vector<std::string> args = RunArgs(dir_ + "/state");
+  args.push_back("--threads");
+  args.push_back("2");
+  pid = SpawnEddy(args, log);
   WaitForRecords("qualified_plays.plays", want_all.size());
   WaitForRecords("qualified_plays.dlq", dead_all);
   kill(pid, SIGTERM);

@@ -74,6 +74,12 @@ class KafkaOutputFactory final : public OutputFactory {
   // Completes the publishing of the last checkpoint of `state`, if a crash
   // interrupted it. Call before running.
   absl::Status Recover(const StateDirectory& state);
+  // Forgets what was written since the last Stage (the run is restarting
+  // from its last checkpoint).
+  void DiscardHeld() {
+    held_.clear();
+    held_bytes_ = 0;
+  }
   // Bytes written and not yet staged.
   size_t held_bytes() const { return held_bytes_; }
   // Records republished by Recover (those a crash kept from the brokers).

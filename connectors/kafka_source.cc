@@ -50,11 +50,16 @@ class KafkaInputPartition final : public InputPartition {
       return absl::InvalidArgumentError(
           absl::StrCat(p.name, ": bad checkpointed position '", position, "'"));
     }
-    if (p.assigned) {
-      return absl::FailedPreconditionError(p.name + ": cannot seek an assigned partition");
+    if (!p.assigned) {
+      p.restore_offset = offset;
+      return absl::OkStatus();
     }
-    p.restore_offset = offset;
-    return absl::OkStatus();
+    // Rewinding a run in place (after a rebalance, exactly-once): an empty
+    // position means the partition was assigned after the checkpoint, so it
+    // goes back to where this process began reading it.
+    if (offset < 0) offset = p.start_offset;
+    if (offset < 0) return absl::OkStatus();  // nothing handed out since assignment
+    return group_->Rewind(p, offset);
   }
 
  private:
@@ -229,10 +234,12 @@ void KafkaConsumerGroup::OnRebalance(int err, rd_kafka_topic_partition_list_t* p
       p->assigned = true;
       p->paused = false;
       p->next_offset = -1;
+      p->start_offset = -1;
       p->check_first = false;
       if (p->restore_offset >= 0) {
         tp.offset = p->restore_offset;
         p->next_offset = p->restore_offset;
+        p->start_offset = p->restore_offset;
         p->check_first = true;
         p->restore_offset = -1;
       }
@@ -253,6 +260,7 @@ void KafkaConsumerGroup::OnRebalance(int err, rd_kafka_topic_partition_list_t* p
   for (int i = 0; i < parts->cnt; ++i) {
     Partition* p = Find(parts->elems[i].topic, parts->elems[i].partition);
     if (p == nullptr) continue;
+    if (p->assigned) revoked_ = true;
     Drop(*p);
     p->assigned = false;
     p->paused = false;
@@ -389,6 +397,7 @@ absl::StatusOr<size_t> KafkaConsumerGroup::Read(size_t index, size_t max_records
     rd_kafka_timestamp_type_t ts_type;
     const int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
     e.timestamp = ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE || ts < 0 ? kNoTimestamp : ts;
+    if (p.start_offset < 0) p.start_offset = m->offset;
     p.next_offset = m->offset + 1;
     out.entries.push_back(e);
     rd_kafka_message_destroy(m);
@@ -396,6 +405,34 @@ absl::StatusOr<size_t> KafkaConsumerGroup::Read(size_t index, size_t max_records
   }
   if (p.paused && p.buffered_bytes <= options_.max_buffered_bytes / 2) Pause(p, false);
   return n;
+}
+
+absl::Status KafkaConsumerGroup::Rewind(Partition& p, int64_t offset) {
+  Drop(p);
+  Pause(p, false);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.id)->offset = offset;
+  rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 10000);
+  absl::Status status;
+  if (e != nullptr) {
+    status = absl::UnavailableError(absl::StrCat(p.name, ": seeking to ", offset, ": ",
+                                                 rd_kafka_error_string(e)));
+    rd_kafka_error_destroy(e);
+  } else if (list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    status = absl::UnavailableError(absl::StrCat(p.name, ": seeking to ", offset, ": ",
+                                                 rd_kafka_err2str(list->elems[0].err)));
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  p.next_offset = offset;
+  p.start_offset = offset;
+  p.check_first = true;
+  return status;
+}
+
+bool KafkaConsumerGroup::TakeRevocation() {
+  const bool revoked = revoked_;
+  revoked_ = false;
+  return revoked;
 }
 
 void KafkaConsumerGroup::WaitForRecords(absl::Duration timeout) {

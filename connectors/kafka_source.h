@@ -21,7 +21,9 @@
 //
 // Rebalances use the cooperative-sticky protocol by default: only moved
 // partitions are revoked. Records of a revoked partition still buffered are
-// dropped (its new owner reads them from the committed offset).
+// dropped (its new owner reads them from the committed offset). Seeking an
+// assigned partition (SeekTo while it is assigned) rewinds it, so that a run
+// can restart in place from its last checkpoint.
 //
 // Thread-safety: the group and its partitions are used by one thread.
 //
@@ -89,6 +91,9 @@ class KafkaConsumerGroup {
   // Bytes of records fetched and not yet read, over all partitions.
   size_t buffered_bytes() const;
 
+  // True if a partition was taken from this process since the last call.
+  bool TakeRevocation();
+
   // Leaves the group, without committing (the destructor does it too).
   // Idempotent.
   absl::Status Close();
@@ -105,6 +110,8 @@ class KafkaConsumerGroup {
     int64_t next_offset = -1;
     // Position from a checkpoint, used when the partition is next assigned.
     int64_t restore_offset = -1;
+    // First offset handed out since the partition was assigned (-1: none).
+    int64_t start_offset = -1;
     // After assignment at a known offset: the first record must be there, or
     // retention deleted what lay between.
     bool check_first = false;
@@ -122,6 +129,8 @@ class KafkaConsumerGroup {
   Partition* Find(const char* topic, int32_t id);
   void Drop(Partition& p);
   void Pause(Partition& p, bool pause);
+  // Drops what is buffered and continues the (assigned) partition at `offset`.
+  absl::Status Rewind(Partition& p, int64_t offset);
 
   void OnError(int err, const char* reason);
   friend struct KafkaSourceCallbacks;
@@ -132,6 +141,7 @@ class KafkaConsumerGroup {
   std::vector<std::unique_ptr<Partition>> partitions_;
   std::map<std::string, std::vector<Partition*>> by_topic_;
   absl::Status error_;  // sticky: stops the run
+  bool revoked_ = false;
   int64_t last_warning_ms_ = 0;
   bool closed_ = false;
 };

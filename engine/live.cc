@@ -39,6 +39,10 @@ absl::StatusOr<std::map<std::string, std::string>> JobTopics(
   return topics;
 }
 
+namespace {
+constexpr char kRebalanced[] = "partitions were revoked since the last checkpoint";
+}  // namespace
+
 absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   const JobInfo* info = JobRegistry::Global().Find(options.job);
   if (info == nullptr) {
@@ -98,11 +102,18 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       std::fprintf(stderr, "eddy run %s: republished %llu outputs the last run staged but did not deliver\n",
                    options.job.c_str(), static_cast<unsigned long long>(out->recovered()));
     }
-    run.before_commit = [out](StateDirectory::Batch& batch) { return out->Stage(batch); };
-    // Offsets are committed only once the outputs they cover are delivered.
+    // A partition taken from this process mid-interval: its new owner
+    // starts at the last committed checkpoint, so what this process holds
+    // must never be published. The run restarts from that checkpoint.
+    run.before_commit = [c, out](StateDirectory::Batch& batch) -> absl::Status {
+      if (c->TakeRevocation()) return absl::AbortedError(kRebalanced);
+      return out->Stage(batch);
+    };
+    // Offsets are committed only once the outputs they cover are delivered,
+    // and synchronously: the next owner of a partition must see them.
     run.after_checkpoint = [c, out]() -> absl::Status {
       EDDY_RETURN_IF_ERROR(out->Publish());
-      return c->CommitPositions();
+      return c->CommitPositions(/*wait=*/true);
     };
     run.wants_checkpoint = [out] { return out->held_bytes() > (size_t{64} << 20); };
   } else {
@@ -129,7 +140,32 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       last_events = stats.events;
     };
   }
-  EDDY_ASSIGN_OR_RETURN(RunStats stats, Executor::Run(std::move(graph), std::move(inputs), *outputs, run));
+  RunStats stats;
+  for (;;) {
+    absl::StatusOr<RunStats> result =
+        Executor::Run(std::move(graph), std::move(inputs), *outputs, run);
+    if (result.ok()) {
+      stats = *std::move(result);
+      break;
+    }
+    if (!options.exactly_once || result.status().code() != absl::StatusCode::kAborted ||
+        result.status().message() != kRebalanced) {
+      return result.status();
+    }
+    std::fprintf(stderr,
+                 "eddy run %s: partitions moved to another member; restarting from the last "
+                 "checkpoint\n",
+                 options.job.c_str());
+    out->DiscardHeld();
+    EDDY_ASSIGN_OR_RETURN(graph, info->factory(JobConfig(options.params)));
+    inputs.clear();
+    for (const std::string& source : sources) {
+      inputs[source] = consumer->TakePartitions(topics.at(source));
+      // Back to where each partition began since its assignment; a
+      // checkpoint, if there is one, then seeks them to its positions.
+      for (auto& part : inputs[source]) EDDY_RETURN_IF_ERROR(part->SeekTo(""));
+    }
+  }
   // The final checkpoint covers everything read: make the group's offsets say so.
   EDDY_RETURN_IF_ERROR(consumer->CommitPositions(/*wait=*/true));
   EDDY_RETURN_IF_ERROR(consumer->Close());

@@ -49,10 +49,13 @@ absl::StatusOr<rd_kafka_conf_s*> MakeConf(const KafkaOptions& options, KafkaClie
   all["bootstrap.servers"] = options.brokers;
   const char* own = client == KafkaClient::kConsumer ? "consumer." : "producer.";
   const char* other = client == KafkaClient::kConsumer ? "producer." : "consumer.";
+  // Generic keys first; "consumer."/"producer." ones override them.
   std::map<std::string, std::string> user;
   for (const auto& [key, value] : options.properties) {
-    if (absl::StartsWith(key, other)) continue;
-    user[absl::StartsWith(key, own) ? key.substr(9) : key] = value;
+    if (!absl::StartsWith(key, own) && !absl::StartsWith(key, other)) user[key] = value;
+  }
+  for (const auto& [key, value] : options.properties) {
+    if (absl::StartsWith(key, own)) user[key.substr(9)] = value;
   }
   for (const auto& [key, value] : all) {
     if (user.count(key) > 0) continue;

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <map>
 #include <set>
 #include <vector>
 
@@ -68,6 +69,11 @@ absl::Status KafkaOutputFactory::Connect(const KafkaOptions& options) {
                         kafka_internal::MakeConf(options, KafkaClient::kProducer, defaults));
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, KafkaSinkCallbacks::Delivery);
+  char max_bytes[32];
+  size_t max_bytes_size = sizeof(max_bytes);
+  if (rd_kafka_conf_get(conf, "message.max.bytes", max_bytes, &max_bytes_size) == RD_KAFKA_CONF_OK) {
+    (void)absl::SimpleAtoi(max_bytes, &max_message_bytes_);
+  }
   char errstr[512];
   rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
   if (rk_ == nullptr) {
@@ -138,6 +144,13 @@ void KafkaOutputFactory::OnDelivery(int err, const std::string& topic) {
 }
 
 absl::Status KafkaOutputFactory::Write(rd_kafka_topic_t* topic, absl::string_view value) {
+  // Checked here, before anything is staged: a record the brokers cannot
+  // take must stop the job before a checkpoint promises to deliver it.
+  if (value.size() + kMessageOverhead > max_message_bytes_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an output record of ", value.size(), " bytes for Kafka topic '",
+        rd_kafka_topic_name(topic), "' exceeds message.max.bytes (", max_message_bytes_, ")"));
+  }
   if (!exactly_once_) return Produce(topic, value, nullptr);
   held_.emplace_back(rd_kafka_topic_name(topic), std::string(value));
   held_bytes_ += value.size() + 64;
@@ -239,6 +252,15 @@ absl::Status KafkaOutputFactory::Stage(StateDirectory::Batch& batch) {
   return absl::OkStatus();
 }
 
+absl::Status KafkaOutputFactory::MarkPublished(StateDirectory& state) {
+  KafkaPendingOutputs done;
+  done.run_id = run_id_;
+  done.checkpoint = checkpoint_;
+  std::unique_ptr<StateDirectory::Batch> batch = state.NewBatch();
+  batch->PutMeta(kPendingKey, Encode(done));
+  return state.Commit(*batch);
+}
+
 absl::Status KafkaOutputFactory::Publish() {
   for (size_t i = 0; i < staged_.size(); ++i) {
     const std::string seq = SeqHeader(checkpoint_, i);
@@ -265,7 +287,8 @@ absl::Status KafkaOutputFactory::Recover(const StateDirectory& state) {
       kafka_internal::MakeConf(options_, KafkaClient::kConsumer,
                                {{"group.id", "eddy-recover-" + pending.run_id},
                                 {"enable.auto.commit", "false"},
-                                {"enable.partition.eof", "true"}}));
+                                {"enable.partition.eof", "true"},
+                                {"isolation.level", "read_uncommitted"}}));
   char errstr[512];
   rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
   if (c == nullptr) {
@@ -274,7 +297,8 @@ absl::Status KafkaOutputFactory::Recover(const StateDirectory& state) {
   }
   rd_kafka_poll_set_consumer(c);
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-  int open = 0;
+  // Partitions still to scan, up to the end they had when recovery began.
+  std::map<std::pair<std::string, int32_t>, int64_t> until;
   for (const auto& [topic, partition, end] : pending.ends) {
     int64_t low = 0, high = 0;
     if (rd_kafka_query_watermark_offsets(c, topic.c_str(), partition, &low, &high, 10000) !=
@@ -292,17 +316,21 @@ absl::Status KafkaOutputFactory::Recover(const StateDirectory& state) {
           "before they could be checked; cannot recover exactly once"));
     }
     rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = end;
-    ++open;
+    until[{topic, partition}] = high;
   }
-  if (open > 0) rd_kafka_assign(c, list);
+  if (!until.empty()) rd_kafka_assign(c, list);
   rd_kafka_topic_partition_list_destroy(list);
   const auto deadline = absl::Now() + absl::Seconds(60);
-  while (open > 0 && absl::Now() < deadline) {
+  while (!until.empty() && absl::Now() < deadline) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
     if (m == nullptr) continue;
+    const std::pair<std::string, int32_t> where(m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "",
+                                                m->partition);
+    auto it = until.find(where);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      --open;
+      if (it != until.end()) until.erase(it);
     } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (it != until.end() && m->offset + 1 >= it->second) until.erase(it);
       rd_kafka_headers_t* headers = nullptr;
       const void* run = nullptr;
       const void* seq = nullptr;
@@ -321,7 +349,7 @@ absl::Status KafkaOutputFactory::Recover(const StateDirectory& state) {
     rd_kafka_message_destroy(m);
   }
   rd_kafka_destroy(c);
-  if (open > 0) return absl::UnavailableError("timed out reading the outputs to recover");
+  if (!until.empty()) return absl::UnavailableError("timed out reading the outputs to recover");
   // Produce the rest under the crashed run's identity, so that a crash now
   // is recovered the same way.
   const std::string own_run = run_id_;

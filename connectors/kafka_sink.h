@@ -71,6 +71,9 @@ class KafkaOutputFactory final : public OutputFactory {
   absl::Status Stage(StateDirectory::Batch& batch);
   // Produces what the last Stage staged and waits for every acknowledgement.
   absl::Status Publish();
+  // Records in `state` that the last checkpoint's outputs were all
+  // published (after a clean stop), so the next start need not check.
+  absl::Status MarkPublished(StateDirectory& state);
   // Completes the publishing of the last checkpoint of `state`, if a crash
   // interrupted it. Call before running.
   absl::Status Recover(const StateDirectory& state);
@@ -104,6 +107,10 @@ class KafkaOutputFactory final : public OutputFactory {
   absl::Status error_;  // first delivery failure: stops the job
   uint64_t produced_ = 0;
   uint64_t delivered_ = 0;
+
+  // librdkafka's message.max.bytes, less what headers and framing take.
+  static constexpr size_t kMessageOverhead = 1024;
+  size_t max_message_bytes_ = 1000000;
 
   // Exactly-once.
   bool exactly_once_ = false;

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -40,7 +42,10 @@ class KafkaInputPartition final : public InputPartition {
   bool assigned() const override { return part().assigned; }
   std::string Position() const override {
     const KafkaConsumerGroup::Partition& p = part();
-    if (!p.assigned || p.next_offset < 0) return "";
+    // Not yet assigned again since a restore: keep the restored position
+    // (on assignment it is compared with the group's committed offset).
+    if (!p.assigned) return p.restore_offset >= 0 ? absl::StrCat(p.restore_offset) : "";
+    if (p.next_offset < 0) return "";
     return absl::StrCat(p.next_offset);
   }
   absl::Status SeekTo(absl::string_view position) override {
@@ -227,47 +232,69 @@ void KafkaConsumerGroup::Pause(Partition& p, bool pause) {
 void KafkaConsumerGroup::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    // The group's committed offsets: a checkpointed position older than the
+    // committed offset is stale (another member went further meanwhile), and
+    // knowing where a partition starts lets the first record prove that
+    // nothing between was deleted.
+    rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(parts);
+    const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk_, committed, 10000);
     for (int i = 0; i < parts->cnt; ++i) {
       rd_kafka_topic_partition_t& tp = parts->elems[i];
       Partition* p = Find(tp.topic, tp.partition);
-      if (p == nullptr) continue;  // a partition added to the topic after start
+      if (p == nullptr) {
+        if (error_.ok()) {
+          error_ = absl::FailedPreconditionError(absl::StrCat(
+              "topic ", tp.topic, " has gained partitions since the start; restart eddy run to "
+              "read them"));
+        }
+        continue;
+      }
+      int64_t group_offset = -1;
+      if (cerr == RD_KAFKA_RESP_ERR_NO_ERROR && committed->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          committed->elems[i].offset >= 0) {
+        group_offset = committed->elems[i].offset;
+      }
       p->assigned = true;
       p->paused = false;
       p->next_offset = -1;
       p->start_offset = -1;
       p->check_first = false;
-      if (p->restore_offset >= 0) {
-        tp.offset = p->restore_offset;
-        p->next_offset = p->restore_offset;
-        p->start_offset = p->restore_offset;
+      const int64_t start = std::max(p->restore_offset, group_offset);
+      if (start >= 0) {
+        tp.offset = start;
+        p->next_offset = start;
+        p->start_offset = start;
         p->check_first = true;
-        p->restore_offset = -1;
       }
+      p->restore_offset = -1;
     }
+    rd_kafka_topic_partition_list_destroy(committed);
     if (cooperative) {
       rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts);
       if (e != nullptr) {
         if (error_.ok()) error_ = absl::InternalError(absl::StrCat("assigning partitions: ", rd_kafka_error_string(e)));
         rd_kafka_error_destroy(e);
       }
-    } else {
-      rd_kafka_assign(rk_, parts);
+    } else if (rd_kafka_assign(rk_, parts) != RD_KAFKA_RESP_ERR_NO_ERROR && error_.ok()) {
+      error_ = absl::InternalError("assigning partitions failed");
     }
     return;
   }
-  // Revoked (or lost): another member reads these partitions from the
-  // committed offsets; what is buffered here is dropped.
+  // Revoked, lost or a rebalance error: another member reads these
+  // partitions from the committed offsets; what is buffered here is dropped.
   for (int i = 0; i < parts->cnt; ++i) {
     Partition* p = Find(parts->elems[i].topic, parts->elems[i].partition);
     if (p == nullptr) continue;
     if (p->assigned) revoked_ = true;
     Drop(*p);
+    // librdkafka keeps a partition's pause across unassignment: resume it,
+    // or it would never be fetched when assigned here again.
+    Pause(*p, false);
     p->assigned = false;
-    p->paused = false;
     p->next_offset = -1;
     p->check_first = false;
   }
-  if (cooperative) {
+  if (cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_, parts);
     if (e != nullptr) rd_kafka_error_destroy(e);
   } else {
@@ -304,7 +331,8 @@ absl::Status KafkaConsumerGroup::Pump(int timeout_ms) {
       rd_kafka_message_t* first = rd_kafka_consume_queue(queue_, timeout_ms);
       if (first == nullptr) break;
       msgs[0] = first;
-      n = 1 + rd_kafka_consume_batch_queue(queue_, 0, msgs + 1, kMax - 1);
+      const ssize_t more = rd_kafka_consume_batch_queue(queue_, 0, msgs + 1, kMax - 1);
+      n = 1 + std::max<ssize_t>(0, more);
     } else {
       n = rd_kafka_consume_batch_queue(queue_, 0, msgs, kMax);
     }
@@ -412,7 +440,15 @@ absl::Status KafkaConsumerGroup::Rewind(Partition& p, int64_t offset) {
   Pause(p, false);
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.id)->offset = offset;
-  rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 10000);
+  rd_kafka_error_t* e = nullptr;
+  // A partition whose fetcher has not started yet (just assigned) refuses
+  // to seek for a moment.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    list->elems[0].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    e = rd_kafka_seek_partitions(rk_, list, 10000);
+    if (e != nullptr || list->elems[0].err != RD_KAFKA_RESP_ERR__STATE) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   absl::Status status;
   if (e != nullptr) {
     status = absl::UnavailableError(absl::StrCat(p.name, ": seeking to ", offset, ": ",
@@ -492,6 +528,11 @@ size_t KafkaConsumerGroup::buffered_bytes() const {
 absl::Status KafkaConsumerGroup::Close() {
   if (closed_ || rk_ == nullptr) return absl::OkStatus();
   closed_ = true;
+  // rdkafka.h: the consumer queue must be released before closing.
+  if (queue_ != nullptr) {
+    rd_kafka_queue_destroy(queue_);
+    queue_ = nullptr;
+  }
   // Positions not covered by a checkpoint are not committed: the next owner
   // starts from the last checkpoint's.
   rd_kafka_consumer_close(rk_);

@@ -19,6 +19,9 @@ namespace {
 
 // Records read from one partition before moving to the next in a round.
 constexpr size_t kRoundRobinChunk = 256;
+// Bytes of a bad or late record kept in its dead letter (escaped, at most 6x
+// this, well under Kafka's default 1,000,000-byte message limit).
+constexpr size_t kMaxDeadLetterRecordBytes = 64 << 10;
 // Distinct dead-letter reasons counted separately; the rest count as "other".
 constexpr size_t kMaxReasons = 100;
 
@@ -363,10 +366,16 @@ absl::Status JobRun::WriteDeadLetter(const SourceRuntime& src,
   const RawRecordBatch::Entry& e = src.batch.entries[f.entry];
   line_.clear();
   JsonObjectWriter w(line_);
+  // A dead letter must fit any output (Kafka refuses messages over ~1 MB):
+  // a longer record is kept as its first kMaxDeadLetterRecordBytes.
+  const absl::string_view record = src.batch.View(e);
   w.Field("origin", Origin(src, e))
       .Field("source", src.op->node()->name())
       .Field("reason", f.reason)
-      .Field("record", src.batch.View(e));
+      .Field("record", record.substr(0, kMaxDeadLetterRecordBytes));
+  if (record.size() > kMaxDeadLetterRecordBytes) {
+    w.Field("record_bytes", static_cast<int64_t>(record.size()));
+  }
   w.Close();
   EDDY_RETURN_IF_ERROR(dead_writer_->Write(line_));
   ++stats_.dead_letters;
@@ -385,11 +394,15 @@ absl::Status JobRun::WriteLate(const SourceRuntime& src, const SourceDecodeRepor
   const RawRecordBatch::Entry& e = src.batch.entries[l.entry];
   line_.clear();
   JsonObjectWriter w(line_);
+  const absl::string_view record = src.batch.View(e);
   w.Field("origin", Origin(src, e))
       .Field("source", src.op->node()->name())
       .Field("ts", l.ts)
       .Field("watermark", watermark_)
-      .Field("record", src.batch.View(e));
+      .Field("record", record.substr(0, kMaxDeadLetterRecordBytes));
+  if (record.size() > kMaxDeadLetterRecordBytes) {
+    w.Field("record_bytes", static_cast<int64_t>(record.size()));
+  }
   w.Close();
   ++stats_.late_events;
   return late_writer_->Write(line_);

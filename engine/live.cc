@@ -24,6 +24,18 @@ absl::StatusOr<std::map<std::string, std::string>> JobTopics(
   for (SinkNodeBase* s : graph.sinks()) topics[s->name()] = absl::StrCat(job, ".", s->name());
   topics["dead_letters"] = job + ".dlq";
   topics["late_events"] = job + ".late";
+  const auto source_topics_unique = [&]() -> absl::Status {
+    std::map<std::string, std::string> by_topic;
+    for (SourceOperator* s : graph.sources()) {
+      const std::string& t = topics.at(s->node()->name());
+      auto [it, fresh] = by_topic.emplace(t, s->node()->name());
+      if (!fresh) {
+        return absl::InvalidArgumentError(absl::StrCat("sources '", it->second, "' and '",
+                                                       s->node()->name(), "' both read topic ", t));
+      }
+    }
+    return absl::OkStatus();
+  };
   for (const auto& [name, topic] : overrides) {
     auto it = topics.find(name);
     if (it == topics.end()) {
@@ -36,6 +48,7 @@ absl::StatusOr<std::map<std::string, std::string>> JobTopics(
     if (topic.empty()) return absl::InvalidArgumentError(absl::StrCat("--topic ", name, "=: no topic"));
     it->second = topic;
   }
+  EDDY_RETURN_IF_ERROR(source_topics_unique());
   return topics;
 }
 
@@ -168,6 +181,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   }
   // The final checkpoint covers everything read: make the group's offsets say so.
   EDDY_RETURN_IF_ERROR(consumer->CommitPositions(/*wait=*/true));
+  if (options.exactly_once) EDDY_RETURN_IF_ERROR(out->MarkPublished(*state));
   EDDY_RETURN_IF_ERROR(consumer->Close());
   return stats;
 }

@@ -169,13 +169,16 @@ TEST(KafkaSourceTest, AssignedPartitionsStartAtRestoredPositionsOrCommittedOffse
     ASSERT_EQ(parts[1]->Position(), "40");
     ASSERT_TRUE((*group)->CommitPositions(/*wait=*/true).ok());
   }
-  // The next member restores partition 0 at 70 (its checkpoint) and has no
-  // checkpoint for partition 1: it starts at the committed 40.
+  // The next member restores partition 0 at 70 (its checkpoint); its
+  // checkpoint for partition 1 says 20, but the group has gone further (40):
+  // a stale position gives way to the committed offset.
   auto group = KafkaConsumerGroup::Open(GroupOptions(c, "events"));
   ASSERT_TRUE(group.ok());
   auto parts = (*group)->TakePartitions("events");
   ASSERT_TRUE(parts[0]->SeekTo("70").ok());
-  ASSERT_TRUE(parts[1]->SeekTo("").ok());
+  ASSERT_TRUE(parts[1]->SeekTo("20").ok());
+  // Until assigned, a restored position is what a checkpoint would record.
+  EXPECT_EQ(parts[0]->Position(), "70");
   EXPECT_FALSE(parts[0]->SeekTo("x").ok());
   std::vector<ReadRecord> got = ReadUntil(**group, parts, 30 + 60);
   ASSERT_EQ(got.size(), 90u);
@@ -308,6 +311,22 @@ TEST(KafkaSinkTest, SyncWaitsForEveryAcknowledgement) {
   for (const TestMessage& m : got) values.insert(m.value);
   EXPECT_EQ(got.size(), 5000u);
   EXPECT_EQ(values.size(), 5000u);
+}
+
+TEST(KafkaSinkTest, ARecordOverTheMessageLimitIsRefusedBeforeItIsStaged) {
+  Cluster c = StartCluster({{"out", 1}});
+  KafkaOptions ko;
+  ko.brokers = c.bootstrap;
+  auto factory = KafkaOutputFactory::Open(ko, {{"s", "out"}}, /*exactly_once=*/true);
+  ASSERT_TRUE(factory.ok());
+  auto writer = (*factory)->Open("s");
+  ASSERT_TRUE(writer.ok());
+  absl::Status status = (*writer)->Write(std::string(2 << 20, 'x'));
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("exceeds message.max.bytes (1000000)"), std::string::npos)
+      << status;
+  EXPECT_EQ((*factory)->held_bytes(), 0u);
+  EXPECT_TRUE((*writer)->Write(std::string(100000, 'x')).ok());
 }
 
 TEST(KafkaSinkTest, ARefusedDeliveryFailsTheWriterInsteadOfDroppingRecords) {

@@ -339,6 +339,19 @@ TEST(ExecutorTest, MalformedRecordsGoToDeadLettersWithOrigin) {
   EXPECT_EQ(r.stats.dead_letter_reasons.at("expected ts,key,value"), 3u);
 }
 
+TEST(ExecutorTest, AHugeBadRecordIsKeptAsAPrefixWithItsSize) {
+  Stream3 s;
+  const std::string huge(200000, 'z');
+  s.partitions = {{"1000,1,5", huge}};
+  Options o;
+  const RunResult r = RunJob(s, o);
+  ASSERT_EQ(r.out.at("dead_letters").size(), 1u);
+  const std::string& d = r.out.at("dead_letters")[0];
+  EXPECT_NE(d.find(R"("record":")" + std::string(64 << 10, 'z') + R"(","record_bytes":200000})"),
+            std::string::npos);
+  EXPECT_LT(d.size(), size_t{70} << 10);
+}
+
 // Records the watermark and time of every timer that fires.
 struct Fired {
   int64_t key, time, watermark;

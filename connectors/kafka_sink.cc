@@ -231,18 +231,28 @@ absl::Status KafkaOutputFactory::Stage(StateDirectory::Batch& batch) {
   if (!held_.empty()) {
     std::set<std::string> used;
     for (const auto& [topic, unused] : held_) used.insert(topic);
+    // Where every partition of the used topics ends, in one request per
+    // broker (timestamp -1: the latest offset).
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(8);
     for (const std::string& topic : used) {
       for (int32_t p = 0; p < partitions_[topic]; ++p) {
-        int64_t low = 0, high = 0;
-        const rd_kafka_resp_err_t err =
-            rd_kafka_query_watermark_offsets(rk_, topic.c_str(), p, &low, &high, 10000);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          return absl::UnavailableError(absl::StrCat("reading where ", topic, "/", p,
-                                                     " ends: ", rd_kafka_err2str(err)));
-        }
-        pending.ends.emplace_back(topic, p, high);
+        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = -1;
       }
     }
+    absl::Status status;
+    const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk_, list, 10000);
+    for (int i = 0; i < list->cnt && status.ok(); ++i) {
+      const rd_kafka_topic_partition_t& tp = list->elems[i];
+      const rd_kafka_resp_err_t e = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : tp.err;
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR || tp.offset < 0) {
+        status = absl::UnavailableError(absl::StrCat("reading where ", tp.topic, "/", tp.partition,
+                                                     " ends: ", rd_kafka_err2str(e)));
+      } else {
+        pending.ends.emplace_back(tp.topic, tp.partition, tp.offset);
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    EDDY_RETURN_IF_ERROR(status);
   }
   pending.records = std::move(held_);
   held_.clear();

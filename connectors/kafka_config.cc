@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 
 namespace eddy {
@@ -74,6 +75,46 @@ absl::StatusOr<rd_kafka_conf_s*> MakeConf(const KafkaOptions& options, KafkaClie
   }
   rd_kafka_conf_set_log_cb(conf, LogToStderr);
   return conf;
+}
+
+absl::StatusOr<rd_kafka_s*> NewClient(KafkaClient client, rd_kafka_conf_s* conf) {
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(client == KafkaClient::kConsumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER,
+                                conf, errstr, sizeof(errstr));
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new takes it only on success
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot create a Kafka ", client == KafkaClient::kConsumer ? "consumer" : "producer", ": ",
+        errstr));
+  }
+  return rk;
+}
+
+absl::StatusOr<std::map<std::string, int>> ListTopics(rd_kafka_s* rk, const KafkaOptions& options) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(
+      rk, 1, nullptr, &md, static_cast<int>(absl::ToInt64Milliseconds(options.connect_timeout)));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("cannot reach Kafka at ", options.brokers, " within ",
+                                               absl::FormatDuration(options.connect_timeout), " (",
+                                               rd_kafka_err2str(err), ")"));
+  }
+  std::map<std::string, int> topics;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[i].partition_cnt > 0) {
+      topics[md->topics[i].topic] = md->topics[i].partition_cnt;
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return topics;
+}
+
+absl::Status MissingTopics(const KafkaOptions& options, const std::vector<std::string>& missing) {
+  if (missing.empty()) return absl::OkStatus();
+  return absl::NotFoundError(absl::StrCat("Kafka topic", missing.size() > 1 ? "s" : "",
+                                          " missing at ", options.brokers, ": ",
+                                          absl::StrJoin(missing, ", "), "; create ",
+                                          missing.size() > 1 ? "them" : "it", " first"));
 }
 
 }  // namespace kafka_internal

@@ -5,11 +5,13 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 struct rd_kafka_conf_s;
+struct rd_kafka_s;
 
 namespace eddy {
 
@@ -38,6 +40,18 @@ absl::StatusOr<rd_kafka_conf_s*> MakeConf(const KafkaOptions& options, KafkaClie
 
 // True for properties whose values must not appear in logs or errors.
 bool IsSecretProperty(const std::string& key);
+
+// Creates a client of kind `client` from `conf`, which it takes (also on
+// error).
+absl::StatusOr<rd_kafka_s*> NewClient(KafkaClient client, rd_kafka_conf_s* conf);
+
+// The partition count of every topic the cluster has. Errors: Unavailable
+// when the brokers do not answer within `options.connect_timeout`.
+absl::StatusOr<std::map<std::string, int>> ListTopics(rd_kafka_s* rk, const KafkaOptions& options);
+
+// NotFound listing `missing` (topics, as they should be named to the user),
+// or OK when it is empty.
+absl::Status MissingTopics(const KafkaOptions& options, const std::vector<std::string>& missing);
 
 }  // namespace kafka_internal
 }  // namespace eddy

@@ -13,7 +13,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/str_join.h"
 #include "engine/status_macros.h"
 #include "state/codec.h"
 
@@ -56,7 +55,6 @@ absl::StatusOr<std::unique_ptr<KafkaOutputFactory>> KafkaOutputFactory::Open(
 }
 
 absl::Status KafkaOutputFactory::Connect(const KafkaOptions& options) {
-  brokers_ = options.brokers;
   options_ = options;
   run_id_ = absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(absl::BitGen())), "-", getpid());
   const std::map<std::string, std::string> defaults = {
@@ -74,38 +72,13 @@ absl::Status KafkaOutputFactory::Connect(const KafkaOptions& options) {
   if (rd_kafka_conf_get(conf, "message.max.bytes", max_bytes, &max_bytes_size) == RD_KAFKA_CONF_OK) {
     (void)absl::SimpleAtoi(max_bytes, &max_message_bytes_);
   }
-  char errstr[512];
-  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (rk_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return absl::InvalidArgumentError(absl::StrCat("cannot create a Kafka producer: ", errstr));
-  }
-  const rd_kafka_metadata_t* md = nullptr;
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(
-      rk_, 1, nullptr, &md, static_cast<int>(absl::ToInt64Milliseconds(options.connect_timeout)));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(absl::StrCat("cannot reach Kafka at ", brokers_, " within ",
-                                               absl::FormatDuration(options.connect_timeout), " (",
-                                               rd_kafka_err2str(err), ")"));
-  }
-  std::set<std::string> existing;
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      existing.insert(md->topics[i].topic);
-      partitions_[md->topics[i].topic] = md->topics[i].partition_cnt;
-    }
-  }
-  rd_kafka_metadata_destroy(md);
+  EDDY_ASSIGN_OR_RETURN(rk_, kafka_internal::NewClient(KafkaClient::kProducer, conf));
+  EDDY_ASSIGN_OR_RETURN(partitions_, kafka_internal::ListTopics(rk_, options));
   std::vector<std::string> missing;
   for (const auto& [name, topic] : topics_) {
-    if (existing.count(topic) == 0) missing.push_back(absl::StrCat(topic, " (output ", name, ")"));
+    if (partitions_.count(topic) == 0) missing.push_back(absl::StrCat(topic, " (output ", name, ")"));
   }
-  if (!missing.empty()) {
-    return absl::NotFoundError(absl::StrCat("Kafka topic", missing.size() > 1 ? "s" : "",
-                                            " missing at ", brokers_, ": ",
-                                            absl::StrJoin(missing, ", "), "; create ",
-                                            missing.size() > 1 ? "them" : "it", " first"));
-  }
+  EDDY_RETURN_IF_ERROR(kafka_internal::MissingTopics(options, missing));
   for (const auto& [name, topic] : topics_) {
     if (handles_.count(topic) == 0) handles_[topic] = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
   }
@@ -299,12 +272,7 @@ absl::Status KafkaOutputFactory::Recover(const StateDirectory& state) {
                                 {"enable.auto.commit", "false"},
                                 {"enable.partition.eof", "true"},
                                 {"isolation.level", "read_uncommitted"}}));
-  char errstr[512];
-  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-  if (c == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return absl::InternalError(absl::StrCat("cannot create a Kafka consumer: ", errstr));
-  }
+  EDDY_ASSIGN_OR_RETURN(rd_kafka_t * c, kafka_internal::NewClient(KafkaClient::kConsumer, conf));
   rd_kafka_poll_set_consumer(c);
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   // Partitions still to scan, up to the end they had when recovery began.

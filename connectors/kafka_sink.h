@@ -101,7 +101,6 @@ class KafkaOutputFactory final : public OutputFactory {
   void OnDelivery(int err, const std::string& topic);
 
   std::map<std::string, std::string> topics_;
-  std::string brokers_;
   rd_kafka_s* rk_ = nullptr;
   std::map<std::string, rd_kafka_topic_s*> handles_;
   absl::Status error_;  // first delivery failure: stops the job

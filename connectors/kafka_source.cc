@@ -6,12 +6,10 @@
 #include <cstdio>
 #include <cstring>
 #include <chrono>
-#include <set>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "engine/status_macros.h"
 
@@ -121,51 +119,24 @@ absl::Status KafkaConsumerGroup::Connect() {
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_rebalance_cb(conf, KafkaSourceCallbacks::Rebalance);
   rd_kafka_conf_set_error_cb(conf, KafkaSourceCallbacks::Error);
-  char errstr[512];
-  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-  if (rk_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return absl::InvalidArgumentError(absl::StrCat("cannot create a Kafka consumer: ", errstr));
-  }
+  EDDY_ASSIGN_OR_RETURN(rk_, kafka_internal::NewClient(KafkaClient::kConsumer, conf));
   rd_kafka_poll_set_consumer(rk_);
   queue_ = rd_kafka_queue_get_consumer(rk_);
 
   // Every topic must exist: a missing one is a deployment error, not
   // something to wait for.
-  const rd_kafka_metadata_t* md = nullptr;
-  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(options_.kafka.connect_timeout));
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, timeout_ms);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(absl::StrCat("cannot reach Kafka at ", options_.kafka.brokers,
-                                               " within ", absl::FormatDuration(options_.kafka.connect_timeout),
-                                               " (", KafkaError(err), ")"));
+  EDDY_ASSIGN_OR_RETURN(const auto partition_counts, kafka_internal::ListTopics(rk_, options_.kafka));
+  std::vector<std::string> topics;  // each once, in order
+  for (const std::string& topic : options_.topics) {
+    if (std::find(topics.begin(), topics.end(), topic) == topics.end()) topics.push_back(topic);
   }
-  std::map<std::string, int> partition_counts;
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      partition_counts[md->topics[i].topic] = md->topics[i].partition_cnt;
-    }
-  }
-  rd_kafka_metadata_destroy(md);
   std::vector<std::string> missing;
-  for (const std::string& topic : options_.topics) {
-    auto it = partition_counts.find(topic);
-    if ((it == partition_counts.end() || it->second <= 0) &&
-        std::find(missing.begin(), missing.end(), topic) == missing.end()) {
-      missing.push_back(topic);
-    }
+  for (const std::string& topic : topics) {
+    if (partition_counts.count(topic) == 0) missing.push_back(topic);
   }
-  std::set<std::string> seen;
-  if (!missing.empty()) {
-    return absl::NotFoundError(absl::StrCat("Kafka topic", missing.size() > 1 ? "s" : "",
-                                            " missing at ", options_.kafka.brokers, ": ",
-                                            absl::StrJoin(missing, ", "), "; create ",
-                                            missing.size() > 1 ? "them" : "it", " first"));
-  }
-  for (const std::string& topic : options_.topics) {
-    if (!seen.insert(topic).second) continue;
-    auto it = partition_counts.find(topic);
-    for (int p = 0; p < it->second; ++p) {
+  EDDY_RETURN_IF_ERROR(kafka_internal::MissingTopics(options_.kafka, missing));
+  for (const std::string& topic : topics) {
+    for (int p = 0; p < partition_counts.at(topic); ++p) {
       auto part = std::make_unique<Partition>();
       part->topic = topic;
       part->id = p;
@@ -175,11 +146,11 @@ absl::Status KafkaConsumerGroup::Connect() {
     }
   }
   rd_kafka_topic_partition_list_t* subscription =
-      rd_kafka_topic_partition_list_new(static_cast<int>(seen.size()));
-  for (const std::string& topic : seen) {
+      rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()));
+  for (const std::string& topic : topics) {
     rd_kafka_topic_partition_list_add(subscription, topic.c_str(), RD_KAFKA_PARTITION_UA);
   }
-  err = rd_kafka_subscribe(rk_, subscription);
+  const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, subscription);
   rd_kafka_topic_partition_list_destroy(subscription);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(absl::StrCat("cannot subscribe: ", KafkaError(err)));

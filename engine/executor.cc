@@ -110,6 +110,16 @@ std::string Origin(const SourceRuntime& src, const RawRecordBatch::Entry& e) {
 
 int64_t WallMillis() { return absl::ToUnixMillis(absl::Now()); }
 
+// The raw record in a dead letter or late record. It must fit any output
+// (Kafka refuses messages over ~1 MB): a longer record is kept as its first
+// kMaxDeadLetterRecordBytes, with its size.
+void AddRecordField(JsonObjectWriter& w, absl::string_view record) {
+  w.Field("record", record.substr(0, kMaxDeadLetterRecordBytes));
+  if (record.size() > kMaxDeadLetterRecordBytes) {
+    w.Field("record_bytes", static_cast<int64_t>(record.size()));
+  }
+}
+
 // One run of a job graph: the state that lives for the whole run.
 class JobRun {
  public:
@@ -152,7 +162,6 @@ class JobRun {
   EventTime watermark_ = kMinEventTime;
   int64_t replay_clock_ = kMinEventTime;
   uint64_t records_since_checkpoint_ = 0;
-  uint64_t ctx_records_ = 0;  // raw records read by the last batch
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   std::string line_;
 };
@@ -366,16 +375,10 @@ absl::Status JobRun::WriteDeadLetter(const SourceRuntime& src,
   const RawRecordBatch::Entry& e = src.batch.entries[f.entry];
   line_.clear();
   JsonObjectWriter w(line_);
-  // A dead letter must fit any output (Kafka refuses messages over ~1 MB):
-  // a longer record is kept as its first kMaxDeadLetterRecordBytes.
-  const absl::string_view record = src.batch.View(e);
   w.Field("origin", Origin(src, e))
       .Field("source", src.op->node()->name())
-      .Field("reason", f.reason)
-      .Field("record", record.substr(0, kMaxDeadLetterRecordBytes));
-  if (record.size() > kMaxDeadLetterRecordBytes) {
-    w.Field("record_bytes", static_cast<int64_t>(record.size()));
-  }
+      .Field("reason", f.reason);
+  AddRecordField(w, src.batch.View(e));
   w.Close();
   EDDY_RETURN_IF_ERROR(dead_writer_->Write(line_));
   ++stats_.dead_letters;
@@ -394,15 +397,11 @@ absl::Status JobRun::WriteLate(const SourceRuntime& src, const SourceDecodeRepor
   const RawRecordBatch::Entry& e = src.batch.entries[l.entry];
   line_.clear();
   JsonObjectWriter w(line_);
-  const absl::string_view record = src.batch.View(e);
   w.Field("origin", Origin(src, e))
       .Field("source", src.op->node()->name())
       .Field("ts", l.ts)
-      .Field("watermark", watermark_)
-      .Field("record", record.substr(0, kMaxDeadLetterRecordBytes));
-  if (record.size() > kMaxDeadLetterRecordBytes) {
-    w.Field("record_bytes", static_cast<int64_t>(record.size()));
-  }
+      .Field("watermark", watermark_);
+  AddRecordField(w, src.batch.View(e));
   w.Close();
   ++stats_.late_events;
   return late_writer_->Write(line_);
@@ -422,7 +421,6 @@ absl::Status JobRun::ReadAndDecode(BatchContext& ctx, bool& all_finished) {
   }
   stats_.events += batch_records;
   records_since_checkpoint_ += batch_records;
-  ctx_records_ = batch_records;
 
   // Advance event time.
   const int64_t now = options_.clock == RunOptions::Clock::kReplay ? replay_clock_ : WallMillis();
@@ -472,6 +470,7 @@ absl::StatusOr<RunStats> JobRun::Loop() {
     ctx.pool = &pool_;
     ctx.previous_watermark = watermark_;
     bool all_finished = true;
+    const uint64_t events_before = stats_.events;
     EDDY_RETURN_IF_ERROR(ReadAndDecode(ctx, all_finished));
     EDDY_RETURN_IF_ERROR(RunSteps(ctx));
     ++stats_.batches;
@@ -499,7 +498,7 @@ absl::StatusOr<RunStats> JobRun::Loop() {
       options_.progress(stats_);
     }
     if (done) break;
-    if (ctx_records_ == 0 && !all_finished && options_.wait_for_input) {
+    if (stats_.events == events_before && !all_finished && options_.wait_for_input) {
       options_.wait_for_input(absl::Milliseconds(100));
     }
   }
@@ -522,6 +521,14 @@ absl::StatusOr<RunStats> JobRun::Loop() {
 }
 
 }  // namespace
+
+std::string RunFingerprint(const std::map<std::string, std::string>& params,
+                           size_t max_record_bytes) {
+  std::string out;
+  for (const auto& [k, v] : params) absl::StrAppend(&out, "param ", k, "=", v, "\n");
+  absl::StrAppend(&out, "max_record_bytes ", max_record_bytes, "\n");
+  return out;
+}
 
 absl::StatusOr<RunStats> Executor::Run(JobGraph graph, Inputs inputs, OutputFactory& outputs,
                                        const RunOptions& options) {

@@ -96,6 +96,11 @@ struct RunStats {
   std::vector<std::pair<std::string, uint64_t>> operator_records;  // records out, per operator
 };
 
+// RunOptions::fingerprint of a registered job's run: its parameters and
+// record size limit (what `eddy replay` and `eddy run` must resume with).
+std::string RunFingerprint(const std::map<std::string, std::string>& params,
+                           size_t max_record_bytes);
+
 class Executor {
  public:
   // Input partitions per source name.

@@ -84,10 +84,14 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   EDDY_ASSIGN_OR_RETURN(auto outputs,
                         KafkaOutputFactory::Open(co.kafka, output_topics, options.exactly_once));
   EDDY_ASSIGN_OR_RETURN(auto consumer, KafkaConsumerGroup::Open(co));
-  Executor::Inputs inputs;
-  for (const std::string& source : sources) {
-    inputs[source] = consumer->TakePartitions(topics.at(source));
-  }
+  const auto bind_inputs = [&] {
+    Executor::Inputs inputs;
+    for (const std::string& source : sources) {
+      inputs[source] = consumer->TakePartitions(topics.at(source));
+    }
+    return inputs;
+  };
+  Executor::Inputs inputs = bind_inputs();
 
   StateDirectory::Options so;
   so.path = options.state_dir.empty() ? "eddy-state/" + group : options.state_dir;
@@ -101,8 +105,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   run.clock = RunOptions::Clock::kWall;
   run.stop = options.stop;
   run.state = state.get();
-  for (const auto& [k, v] : options.params) absl::StrAppend(&run.fingerprint, "param ", k, "=", v, "\n");
-  absl::StrAppend(&run.fingerprint, "max_record_bytes ", options.max_record_bytes, "\n");
+  run.fingerprint = RunFingerprint(options.params, options.max_record_bytes);
   run.checkpoint_every_records = options.checkpoint_every_records;
   run.checkpoint_interval = absl::Milliseconds(options.checkpoint_interval_ms);
   KafkaConsumerGroup* c = consumer.get();
@@ -171,17 +174,20 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
                  options.job.c_str());
     out->DiscardHeld();
     EDDY_ASSIGN_OR_RETURN(graph, info->factory(JobConfig(options.params)));
-    inputs.clear();
-    for (const std::string& source : sources) {
-      inputs[source] = consumer->TakePartitions(topics.at(source));
-      // Back to where each partition began since its assignment; a
-      // checkpoint, if there is one, then seeks them to its positions.
-      for (auto& part : inputs[source]) EDDY_RETURN_IF_ERROR(part->SeekTo(""));
+    inputs = bind_inputs();
+    // Back to where each partition began since its assignment; a
+    // checkpoint, if there is one, then seeks them to its positions.
+    for (auto& [source, parts] : inputs) {
+      for (auto& part : parts) EDDY_RETURN_IF_ERROR(part->SeekTo(""));
     }
   }
-  // The final checkpoint covers everything read: make the group's offsets say so.
-  EDDY_RETURN_IF_ERROR(consumer->CommitPositions(/*wait=*/true));
-  if (options.exactly_once) EDDY_RETURN_IF_ERROR(out->MarkPublished(*state));
+  // The final checkpoint covers everything read: make the group's offsets
+  // say so before leaving (exactly-once committed them synchronously already).
+  if (options.exactly_once) {
+    EDDY_RETURN_IF_ERROR(out->MarkPublished(*state));
+  } else {
+    EDDY_RETURN_IF_ERROR(consumer->CommitPositions(/*wait=*/true));
+  }
   EDDY_RETURN_IF_ERROR(consumer->Close());
   return stats;
 }

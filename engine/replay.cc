@@ -99,8 +99,7 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
   run.batch_size = options.batch_size;
   run.clock = RunOptions::Clock::kReplay;
   run.state = state.get();
-  for (const auto& [k, v] : options.params) absl::StrAppend(&run.fingerprint, "param ", k, "=", v, "\n");
-  absl::StrAppend(&run.fingerprint, "max_record_bytes ", options.max_record_bytes, "\n");
+  run.fingerprint = RunFingerprint(options.params, options.max_record_bytes);
   run.checkpoint_every_records = options.checkpoint_every_records;
   run.checkpoint_interval = absl::Milliseconds(options.checkpoint_interval_ms);
   EDDY_ASSIGN_OR_RETURN(RunStats stats,

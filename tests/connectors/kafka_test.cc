@@ -56,6 +56,15 @@ KafkaConsumerGroup::Options GroupOptions(const Cluster& c, const std::string& to
   return o;
 }
 
+// `topic` holds exactly `n` records, all different (none lost, none twice).
+void ExpectEachOnce(const std::string& bootstrap, const std::string& topic, size_t n) {
+  const std::vector<TestMessage> got = ConsumeMessages(bootstrap, topic, n, std::chrono::seconds(30));
+  std::set<std::string> values;
+  for (const TestMessage& m : got) values.insert(m.value);
+  EXPECT_EQ(got.size(), n);
+  EXPECT_EQ(values.size(), n);
+}
+
 struct ReadRecord {
   std::string value;
   std::string key;
@@ -306,11 +315,7 @@ TEST(KafkaSinkTest, SyncWaitsForEveryAcknowledgement) {
   ASSERT_TRUE(synced.ok()) << synced.status();
   EXPECT_EQ(*synced, 5000u);
   EXPECT_EQ((*factory)->delivered(), 5000u);
-  std::vector<TestMessage> got = ConsumeMessages(c.bootstrap, "out", 5000, std::chrono::seconds(30));
-  std::set<std::string> values;
-  for (const TestMessage& m : got) values.insert(m.value);
-  EXPECT_EQ(got.size(), 5000u);
-  EXPECT_EQ(values.size(), 5000u);
+  ExpectEachOnce(c.bootstrap, "out", 5000);
 }
 
 TEST(KafkaSinkTest, ARecordOverTheMessageLimitIsRefusedBeforeItIsStaged) {
@@ -407,11 +412,7 @@ TEST(KafkaSinkTest, ExactlyOnceStagesWithTheCheckpointAndRecoversAnInterruptedPu
     ASSERT_TRUE((*f)->Recover(**state).ok());
     EXPECT_EQ((*f)->recovered(), 0u);
   }
-  std::vector<TestMessage> got = ConsumeMessages(c.bootstrap, "out", 150, std::chrono::seconds(10));
-  std::set<std::string> values;
-  for (const auto& m : got) values.insert(m.value);
-  EXPECT_EQ(got.size(), 150u);
-  EXPECT_EQ(values.size(), 150u);
+  ExpectEachOnce(c.bootstrap, "out", 150);
 }
 
 }  // namespace

@@ -202,6 +202,8 @@ void KafkaConsumerGroup::Pause(Partition& p, bool pause) {
 
 void KafkaConsumerGroup::OnRebalance(int err, rd_kafka_topic_partition_list_t* parts) {
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0;
+  assignment_received_ = true;
+  for (int i = 0; i < parts->cnt; ++i) changed_topics_.insert(parts->elems[i].topic);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     // The group's committed offsets: a checkpointed position older than the
     // committed offset is stale (another member went further meanwhile), and
@@ -440,6 +442,24 @@ bool KafkaConsumerGroup::TakeRevocation() {
   const bool revoked = revoked_;
   revoked_ = false;
   return revoked;
+}
+
+bool KafkaConsumerGroup::TakeAssignmentChange(const std::string& topic) {
+  return changed_topics_.erase(topic) > 0;
+}
+
+absl::Status KafkaConsumerGroup::WaitForAssignment(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!assignment_received_) {
+    EDDY_RETURN_IF_ERROR(error_);
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "consumer group '", options_.group, "' assigned no partitions within ",
+          absl::FormatDuration(timeout)));
+    }
+    EDDY_RETURN_IF_ERROR(Pump(100));
+  }
+  return error_;
 }
 
 void KafkaConsumerGroup::WaitForRecords(absl::Duration timeout) {

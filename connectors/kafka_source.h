@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -94,6 +95,14 @@ class KafkaConsumerGroup {
   // True if a partition was taken from this process since the last call.
   bool TakeRevocation();
 
+  // True if partitions of `topic` were assigned to or taken from this
+  // process since the last call for it.
+  bool TakeAssignmentChange(const std::string& topic);
+
+  // Waits until the group has given this process its first assignment
+  // (possibly empty). Errors: none within `timeout`, or a consumer error.
+  absl::Status WaitForAssignment(absl::Duration timeout);
+
   // Leaves the group, without committing (the destructor does it too).
   // Idempotent.
   absl::Status Close();
@@ -142,6 +151,8 @@ class KafkaConsumerGroup {
   std::map<std::string, std::vector<Partition*>> by_topic_;
   absl::Status error_;  // sticky: stops the run
   bool revoked_ = false;
+  bool assignment_received_ = false;
+  std::set<std::string> changed_topics_;  // see TakeAssignmentChange
   int64_t last_warning_ms_ = 0;
   bool closed_ = false;
 };

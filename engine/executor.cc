@@ -71,6 +71,7 @@ absl::Status ReadBatch(SourceRuntime& src, size_t limit) {
   src.batch.Clear();
   const size_t n = src.partitions.size();
   src.polled_empty.assign(n, false);
+  std::vector<bool> delivered(n, false);
   size_t total = 0;
   bool progress = true;
   while (total < limit && progress) {
@@ -94,10 +95,16 @@ absl::Status ReadBatch(SourceRuntime& src, size_t limit) {
       total += *got;
       if (*got > 0) {
         progress = true;
+        delivered[p] = true;
       } else if (!part.finished()) {
         src.polled_empty[p] = true;
       }
     }
+  }
+  // A partition that delivered records and then ran dry was active in this
+  // batch: only a partition that gave nothing at all was silent.
+  for (size_t p = 0; p < n; ++p) {
+    if (delivered[p]) src.polled_empty[p] = false;
   }
   src.cursor = n == 0 ? 0 : (src.cursor + 1) % n;
   src.batch.Pad();
@@ -160,6 +167,8 @@ class JobRun {
   // Records produced per operator, per partition (summed at the end).
   std::vector<std::vector<uint64_t>> node_records_;
   EventTime watermark_ = kMinEventTime;
+  std::vector<EventTime> partition_watermarks_;  // see ReadAndDecode
+  std::vector<std::pair<uint32_t, EventTime>> promises_;
   int64_t replay_clock_ = kMinEventTime;
   uint64_t records_since_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
@@ -413,7 +422,19 @@ absl::Status JobRun::ReadAndDecode(BatchContext& ctx, bool& all_finished) {
     SourceRuntime& src = sources_[s];
     EDDY_RETURN_IF_ERROR(ReadBatch(src, options_.batch_size));
     batch_records += src.batch.entries.size();
-    src.op->Decode(src.batch, src.partitions.size(), ctx, src.report);
+    if (options_.bound_watermark) {
+      // Across processes, lateness is judged per input partition: one just
+      // taken over from another process is behind this process's watermark
+      // without being late, and what counts downstream is what each
+      // partition promised (its watermark, reported to the exchanges).
+      BatchContext decode_ctx = ctx;
+      partition_watermarks_.clear();
+      for (int index : src.tracker_index) partition_watermarks_.push_back(tracker_.WatermarkOf(index));
+      decode_ctx.partition_watermarks = &partition_watermarks_;
+      src.op->Decode(src.batch, src.partitions.size(), decode_ctx, src.report);
+    } else {
+      src.op->Decode(src.batch, src.partitions.size(), ctx, src.report);
+    }
     CountOutput(source_index_[s]);
     for (const auto& f : src.report.failures) EDDY_RETURN_IF_ERROR(WriteDeadLetter(src, f));
     for (const auto& l : src.report.late) EDDY_RETURN_IF_ERROR(WriteLate(src, l));
@@ -438,7 +459,15 @@ absl::Status JobRun::ReadAndDecode(BatchContext& ctx, bool& all_finished) {
       }
     }
   }
-  watermark_ = tracker_.Advance(now);
+  EventTime watermark = tracker_.Advance(now);
+  if (options_.bound_watermark) {
+    tracker_.AssignedWatermarks(now, promises_);
+    EDDY_ASSIGN_OR_RETURN(const EventTime bound, options_.bound_watermark(promises_));
+    // May go back: key groups just taken over are only as far as their
+    // state, and their timers must wait for the records not yet re-read.
+    watermark = std::min(watermark, bound);
+  }
+  watermark_ = watermark;
   ctx.watermark = watermark_;
   return absl::OkStatus();
 }
@@ -475,8 +504,10 @@ absl::StatusOr<RunStats> JobRun::Loop() {
     EDDY_RETURN_IF_ERROR(RunSteps(ctx));
     ++stats_.batches;
 
+    const bool restart = options_.wants_restart && options_.wants_restart();
     const bool done = (all_finished && watermark_ == kMaxEventTime) ||
-                      (options_.stop != nullptr && options_.stop->load());
+                      (options_.stop != nullptr && options_.stop->load()) || restart;
+    stats_.restart_requested = restart;
     if (options_.state != nullptr) {
       bool due = done || (options_.checkpoint_every_records > 0 &&
                           records_since_checkpoint_ >= options_.checkpoint_every_records);

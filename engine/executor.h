@@ -77,6 +77,17 @@ struct RunOptions {
   // Asked after every batch; true forces a checkpoint (e.g. held outputs
   // outgrew their memory).
   std::function<bool()> wants_checkpoint;
+  // Runs whose KeyBys cross processes (engine/exchange.h). Called after the
+  // sources are read, before the operators run, with the watermark of each
+  // input partition this process reads (by index over all sources, in
+  // order; WatermarkTracker::AssignedWatermarks); returns the highest
+  // watermark this batch may reach (what the exchanges' senders promise).
+  // An error stops the run.
+  std::function<absl::StatusOr<EventTime>(const std::vector<std::pair<uint32_t, EventTime>>&)>
+      bound_watermark;
+  // Asked after every batch; true takes a checkpoint and ends the run with
+  // RunStats::restart_requested (e.g. ownership of keyed state moved).
+  std::function<bool()> wants_restart;
   // Called after every batch with the run's figures so far (status lines).
   std::function<void(const RunStats&)> progress;
 };
@@ -89,6 +100,7 @@ struct RunStats {
   uint64_t checkpoints = 0;          // taken by this run
   double last_checkpoint_seconds = 0;
   bool resumed = false;              // this run continued from a checkpoint
+  bool restart_requested = false;    // ended by RunOptions::wants_restart
   EventTime final_watermark = kMinEventTime;
   double wall_seconds = 0;
   std::map<std::string, uint64_t> dead_letter_reasons;

@@ -3,9 +3,12 @@
 #include <chrono>
 #include <cstdio>
 #include <set>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/random/random.h"
+#include "connectors/kafka_exchange.h"
 #include "connectors/kafka_sink.h"
 #include "connectors/kafka_source.h"
 #include "engine/job_registry.h"
@@ -52,8 +55,40 @@ absl::StatusOr<std::map<std::string, std::string>> JobTopics(
   return topics;
 }
 
+std::vector<ExchangeTopics> JobExchangeTopics(const JobGraph& graph, const std::string& job) {
+  std::vector<ExchangeTopics> out;
+  for (const auto& node : graph.nodes()) {
+    if (!node->exchanges_keys()) continue;
+    out.push_back({node->name(), absl::StrCat(job, ".", node->name(), ".repartition"),
+                   absl::StrCat(job, ".", node->name(), ".changelog")});
+  }
+  return out;
+}
+
 namespace {
+
 constexpr char kRebalanced[] = "partitions were revoked since the last checkpoint";
+
+// The KeyBys of `graph`, in graph order (the order of JobExchangeTopics).
+std::vector<Node*> KeyBys(const JobGraph& graph) {
+  std::vector<Node*> out;
+  for (const auto& node : graph.nodes()) {
+    if (node->exchanges_keys()) out.push_back(node.get());
+  }
+  return out;
+}
+
+// The tables of the keyed operators reading each KeyBy: "<operator>/".
+std::vector<std::string> TablePrefixes(const JobGraph& graph, const Node* key_by) {
+  std::vector<std::string> out;
+  for (const auto& node : graph.nodes()) {
+    for (const Node* input : node->inputs()) {
+      if (input == key_by) out.push_back(node->name() + "/");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
@@ -80,6 +115,13 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     co.topics.push_back(topics.at(s->node()->name()));
     output_topics.erase(s->node()->name());
   }
+  const std::vector<ExchangeTopics> exchange_topics = JobExchangeTopics(graph, options.job);
+  if (!exchange_topics.empty() && options.exactly_once) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "job '", options.job, "' re-keys its stream (KeyBy '", exchange_topics[0].key_by,
+        "'); --exactly-once does not cover records crossing processes yet"));
+  }
+  for (const ExchangeTopics& x : exchange_topics) co.topics.push_back(x.repartition);
   // Outputs first: a run that cannot write should not join the group.
   EDDY_ASSIGN_OR_RETURN(auto outputs,
                         KafkaOutputFactory::Open(co.kafka, output_topics, options.exactly_once));
@@ -98,6 +140,49 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   so.job = options.job;
   so.memory_budget_bytes = options.state_memory_bytes;
   EDDY_ASSIGN_OR_RETURN(std::unique_ptr<StateDirectory> state, StateDirectory::Open(so));
+
+  // KeyBys across processes: one exchange each, restored to this process's
+  // share of the key groups before the run starts.
+  std::vector<std::unique_ptr<KafkaExchange>> exchanges;
+  if (!exchange_topics.empty()) {
+    state->set_record_ops(true);
+    const std::string sender =
+        absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(absl::BitGen())), "-", getpid());
+    const std::vector<Node*> key_bys = KeyBys(graph);
+    // Watermark entries: every source partition, then each exchange's
+    // partitions (for the exchanges after it).
+    uint32_t entries = 0;
+    for (const std::string& source : sources) {
+      entries += static_cast<uint32_t>(consumer->TakePartitions(topics.at(source)).size());
+    }
+    for (size_t i = 0; i < exchange_topics.size(); ++i) {
+      KafkaExchange::Options xo;
+      xo.kafka = co.kafka;
+      xo.name = exchange_topics[i].key_by;
+      xo.repartition_topic = exchange_topics[i].repartition;
+      xo.changelog_topic = exchange_topics[i].changelog;
+      xo.table_prefixes = TablePrefixes(graph, key_bys[i]);
+      xo.sender_id = sender;
+      xo.watermark_entries = entries;
+      xo.max_records_per_batch = options.batch_size;
+      EDDY_ASSIGN_OR_RETURN(auto x, KafkaExchange::Open(std::move(xo), consumer.get()));
+      entries += static_cast<uint32_t>(x->partitions());
+      exchanges.push_back(std::move(x));
+    }
+    EDDY_RETURN_IF_ERROR(consumer->WaitForAssignment(absl::Seconds(120)));
+    for (auto& x : exchanges) {
+      (void)x->AssignmentChanged();
+      EDDY_RETURN_IF_ERROR(x->Restore(*state));
+    }
+  }
+  const auto connect_exchanges = [&](JobGraph& g) -> absl::Status {
+    const std::vector<Node*> key_bys = KeyBys(g);
+    for (size_t i = 0; i < exchanges.size(); ++i) {
+      EDDY_RETURN_IF_ERROR(key_bys[i]->SetRemoteExchange(exchanges[i].get()));
+    }
+    return absl::OkStatus();
+  };
+  EDDY_RETURN_IF_ERROR(connect_exchanges(graph));
 
   RunOptions run;
   run.threads = options.threads;
@@ -135,6 +220,43 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   } else {
     run.after_checkpoint = [c] { return c->CommitPositions(); };
   }
+  if (!exchanges.empty()) {
+    // Each exchange's markers carry the watermarks of what feeds it: the
+    // input partitions this process reads, and its partitions of the
+    // exchanges before it (never its own: that would wait on itself).
+    uint32_t source_entries = 0;
+    for (const std::string& source : sources) {
+      source_entries += static_cast<uint32_t>(consumer->TakePartitions(topics.at(source)).size());
+    }
+    // Sent one batch late: the records of this batch, sent after the
+    // markers, may lie below this batch's watermark.
+    using Watermarks = std::vector<std::pair<uint32_t, EventTime>>;
+    auto previous = std::make_shared<Watermarks>();
+    auto promised = std::make_shared<Watermarks>();
+    run.bound_watermark = [&exchanges, previous, promised, source_entries](
+                              const Watermarks& sources) -> absl::StatusOr<EventTime> {
+      *promised = *previous;
+      *previous = sources;
+      EventTime bound = kMaxEventTime;
+      uint32_t base = source_entries;
+      for (auto& x : exchanges) {
+        EDDY_ASSIGN_OR_RETURN(const EventTime w, x->Poll(*promised));
+        x->OwnedWatermarks(base, *promised);
+        base += static_cast<uint32_t>(x->partitions());
+        bound = std::min(bound, w);
+      }
+      return bound;
+    };
+    run.before_commit = [&exchanges, &state](StateDirectory::Batch& batch) -> absl::Status {
+      for (auto& x : exchanges) EDDY_RETURN_IF_ERROR(x->WriteChangelog(*state, batch));
+      return absl::OkStatus();
+    };
+    run.wants_restart = [&exchanges] {
+      bool moved = false;
+      for (auto& x : exchanges) moved = x->AssignmentChanged() || moved;
+      return moved;
+    };
+  }
   auto last_status = std::chrono::steady_clock::now();
   uint64_t last_events = 0;
   if (options.status_interval_ms > 0 || options.progress) {
@@ -160,6 +282,18 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   for (;;) {
     absl::StatusOr<RunStats> result =
         Executor::Run(std::move(graph), std::move(inputs), *outputs, run);
+    if (result.ok() && result->restart_requested &&
+        !(options.stop != nullptr && options.stop->load())) {
+      // Key groups moved between processes: the checkpoint is taken; take
+      // the new share's state and continue.
+      std::fprintf(stderr, "eddy run %s: partitions moved; restoring keyed state and continuing\n",
+                   options.job.c_str());
+      for (auto& x : exchanges) EDDY_RETURN_IF_ERROR(x->Restore(*state));
+      EDDY_ASSIGN_OR_RETURN(graph, info->factory(JobConfig(options.params)));
+      EDDY_RETURN_IF_ERROR(connect_exchanges(graph));
+      inputs = bind_inputs();
+      continue;
+    }
     if (result.ok()) {
       stats = *std::move(result);
       break;
@@ -174,6 +308,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
                  options.job.c_str());
     out->DiscardHeld();
     EDDY_ASSIGN_OR_RETURN(graph, info->factory(JobConfig(options.params)));
+    EDDY_RETURN_IF_ERROR(connect_exchanges(graph));
     inputs = bind_inputs();
     // Back to where each partition began since its assignment; a
     // checkpoint, if there is one, then seeks them to its positions.

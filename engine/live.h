@@ -13,6 +13,13 @@
 // mirrored to the group's committed offsets. On stop (SIGTERM/SIGINT in the
 // CLI) the current batch finishes, a final checkpoint is taken, offsets are
 // committed, and the run returns; a restart resumes from there.
+//
+// A job with KeyBy sends its re-keyed records through a repartition topic per
+// KeyBy and writes the keyed state behind it to a changelog topic, so that
+// processes can share it: the owner of a repartition partition owns its key
+// groups' state, and a process that takes a partition over rebuilds that
+// state from the changelog (connectors/kafka_exchange.h). When ownership
+// moves, the run checkpoints and restarts in place with the new partitions.
 #ifndef EDDY_ENGINE_LIVE_H_
 #define EDDY_ENGINE_LIVE_H_
 
@@ -20,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "connectors/kafka_config.h"
@@ -57,6 +65,16 @@ struct LiveOptions {
 absl::StatusOr<std::map<std::string, std::string>> JobTopics(
     const JobGraph& graph, const std::string& job,
     const std::map<std::string, std::string>& overrides);
+
+// The internal topics of each KeyBy in a run across processes
+// (connectors/kafka_exchange.h): "<job>.<keyby>.repartition" and
+// "<job>.<keyby>.changelog", with equal partition counts.
+struct ExchangeTopics {
+  std::string key_by;
+  std::string repartition;
+  std::string changelog;
+};
+std::vector<ExchangeTopics> JobExchangeTopics(const JobGraph& graph, const std::string& job);
 
 // Errors: InvalidArgument / NotFound for a bad invocation or a missing topic;
 // Unavailable for unreachable brokers; others for failures while running.

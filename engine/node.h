@@ -27,6 +27,7 @@ namespace eddy {
 
 class ThreadPool;
 class OutputWriter;
+class RemoteExchange;
 
 enum class NodeKind { kSource, kMap, kFilter, kFlatMap, kKeyBy, kProcess, kUnion, kSink };
 
@@ -39,6 +40,10 @@ struct BatchContext {
   EventTime previous_watermark = kMinEventTime;
   // The watermark reached at the end of this batch; timers up to it fire.
   EventTime watermark = kMinEventTime;
+  // When set (runs across processes), sources judge lateness per input
+  // partition instead: a record is late when it is behind its own
+  // partition's watermark (by index within the source being decoded).
+  const std::vector<EventTime>* partition_watermarks = nullptr;
   int partitions = 1;
   ThreadPool* pool = nullptr;
 };
@@ -98,6 +103,17 @@ class Node {
   virtual bool WantsCheckpoint() const { return false; }
   // The first state error met while running (e.g. a failed read).
   virtual absl::Status state_status() const { return absl::OkStatus(); }
+
+  // ---- Distributed runs (engine/exchange.h) ----
+
+  // True for exchanges (KeyBy) that can send their records to other
+  // processes.
+  virtual bool exchanges_keys() const { return false; }
+  // From now on, crosses processes through `exchange` (not owned; set before
+  // Open). Errors: the stream's records cannot be encoded.
+  virtual absl::Status SetRemoteExchange(RemoteExchange* /*exchange*/) {
+    return absl::FailedPreconditionError("operator '" + name_ + "' is not an exchange");
+  }
 
   // Records in partition p of the output of the current batch. The executor
   // reads it right after the node has run (for the run summary): later

@@ -68,6 +68,17 @@ EventTime WatermarkTracker::Advance(int64_t now) {
   return current_;
 }
 
+void WatermarkTracker::AssignedWatermarks(
+    int64_t now, std::vector<std::pair<uint32_t, EventTime>>& out) const {
+  out.clear();
+  for (int p = 0; p < partitions(); ++p) {
+    const Partition& part = parts_[p];
+    if (!part.finished && !part.assigned) continue;
+    const bool holds = !part.finished && !IsIdle(p, now);
+    out.emplace_back(static_cast<uint32_t>(p), holds ? PartitionWatermark(part) : kMaxEventTime);
+  }
+}
+
 std::string WatermarkTracker::Save() const {
   std::vector<std::tuple<int64_t, int64_t, bool>> parts;
   for (const Partition& p : parts_) parts.emplace_back(p.max_ts, p.last_active, p.finished);

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -57,6 +58,15 @@ class WatermarkTracker {
   EventTime Advance(int64_t now);
 
   EventTime current() const { return current_; }
+
+  // Partition p's own watermark (its largest event time less the bound).
+  EventTime WatermarkOf(int p) const { return PartitionWatermark(parts_[p]); }
+
+  // Per assigned partition (by index): its watermark, or kMaxEventTime when
+  // it is idle or finished (it holds nothing back). Partitions assigned
+  // elsewhere are left out. What a process tells the others in a run across
+  // processes (engine/exchange.h).
+  void AssignedWatermarks(int64_t now, std::vector<std::pair<uint32_t, EventTime>>& out) const;
 
   // The tracker's state, for checkpoints, and back. Restore requires the
   // same partitions (count and order) to have been added.

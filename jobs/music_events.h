@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "state/codec.h"
 
 namespace eddy::music {
 
@@ -31,5 +32,8 @@ absl::StatusOr<Listen> ParseListen(absl::string_view record);
 void AppendListenJson(const Listen& l, std::string& out);
 
 }  // namespace eddy::music
+
+// Listens cross processes at KeyBy in distributed runs.
+EDDY_CODEC(eddy::music::Listen, ts, user, track, artist, genre, ms_played);
 
 #endif  // EDDY_JOBS_MUSIC_EVENTS_H_

@@ -3,6 +3,10 @@
 // Records are merged across the input's partitions in tag order, given new
 // tags in that order, and sent to the task that owns their key group
 // (engine/key.h). Per key, records keep their input order.
+//
+// Across processes (SetRemoteExchange), records are encoded with their
+// eddy::Codec and sent through the exchange in the same merged order; the
+// output is what arrived for this process's key groups, in arrival order.
 #ifndef EDDY_OPERATORS_KEY_BY_NODE_H_
 #define EDDY_OPERATORS_KEY_BY_NODE_H_
 
@@ -10,8 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "engine/exchange.h"
 #include "engine/key.h"
 #include "engine/node.h"
+#include "state/codec.h"
 #include "engine/tag_merge.h"
 #include "engine/thread_pool.h"
 
@@ -80,6 +87,7 @@ class KeyByNode final : public KeyedProducer<K, T> {
         groups.push_back(KeyGroupOf(keys.back()));
       }
     });
+    if (remote_ != nullptr) return SendAndReceive();
     absl::Status room = CheckSequenceRoom(in.TotalSize(), "key_by", this->name());
     if (!room.ok()) return room;
     const int out_parts = static_cast<int>(this->output_.size());
@@ -106,9 +114,59 @@ class KeyByNode final : public KeyedProducer<K, T> {
     return absl::OkStatus();
   }
 
+  bool exchanges_keys() const override { return true; }
+
+  absl::Status SetRemoteExchange(RemoteExchange* exchange) override {
+    if constexpr (!kHasCodec<T>) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "KeyBy '", this->name(), "' cannot send its records to other processes: their type "
+          "has no eddy::Codec (add EDDY_CODEC(Type, fields...), state/codec.h)"));
+    } else {
+      remote_ = exchange;
+      return absl::OkStatus();
+    }
+  }
+
  private:
+  absl::Status SendAndReceive() {
+    if constexpr (kHasCodec<T>) {
+      auto& in = input_->output();
+      absl::Status status;
+      MergeBuffer(in, [&](int p, size_t i) {
+        if (!status.ok()) return;
+        const Record<T>& r = in.parts[p][i];
+        encoded_.clear();
+        EncodeTo(r.value, encoded_);
+        status = remote_->Send(groups_[p][i], r.ts, encoded_);
+      });
+      if (!status.ok()) return status;
+      const auto& arrivals = remote_->arrivals();
+      status = CheckSequenceRoom(arrivals.size(), "key_by", this->name());
+      if (!status.ok()) return status;
+      const int out_parts = static_cast<int>(this->output_.size());
+      uint32_t seq = 0;
+      for (const RemoteExchange::Arrival& a : arrivals) {
+        T value;
+        if (!DecodeAll(a.value, value)) {
+          return absl::DataLossError(absl::StrCat("KeyBy '", this->name(), "': record ", a.partition, ":", a.offset,
+                                                  " cannot be decoded (written by another job "
+                                                  "or version?)"));
+        }
+        K key = key_fn_(value);
+        const uint32_t group = KeyGroupOf(key);
+        KeyedPartition<K, T>& dest = this->output_[PartitionOfKeyGroup(group, out_parts)];
+        dest.records.push_back(Record<T>{std::move(value), a.ts, Tag{seq++, 0, 0}});
+        dest.keys.push_back(std::move(key));
+        dest.key_groups.push_back(group);
+      }
+    }
+    return absl::OkStatus();
+  }
+
   Producer<T>* input_;
   KeyFn key_fn_;
+  RemoteExchange* remote_ = nullptr;
+  std::string encoded_;
   std::vector<std::vector<K>> keys_;          // per input partition, this batch
   std::vector<std::vector<uint32_t>> groups_;  // per input partition, this batch
 };

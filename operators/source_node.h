@@ -48,11 +48,13 @@ class SourceNode final : public Producer<T>, public SourceOperator {
     const size_t chunk = (n + parts - 1) / std::max(parts, 1);
     // Late: behind the operators' watermark by more than the allowed lateness
     // (saturating: a huge lateness means nothing is late).
-    const EventTime late_bound =
-        ctx.previous_watermark == kMinEventTime ||
-                ctx.previous_watermark < kMinEventTime + lateness_ms_
-            ? kMinEventTime
-            : ctx.previous_watermark - lateness_ms_;
+    const auto bound_of = [this](EventTime watermark) {
+      return watermark == kMinEventTime || watermark < kMinEventTime + lateness_ms_
+                 ? kMinEventTime
+                 : watermark - lateness_ms_;
+    };
+    const EventTime late_bound = bound_of(ctx.previous_watermark);
+    const std::vector<EventTime>* per_partition = ctx.partition_watermarks;
     ctx.pool->ParallelFor(parts, [&](int p) {
       ChunkReport& cr = chunks_[p];
       cr.failures.clear();
@@ -78,7 +80,11 @@ class SourceNode final : public Producer<T>, public SourceOperator {
           cr.failures.push_back({static_cast<uint32_t>(i), "event time out of range"});
           continue;
         }
-        if (late_bound != kMinEventTime && ts <= late_bound) {
+        const EventTime bound =
+            per_partition != nullptr && e.partition < per_partition->size()
+                ? bound_of((*per_partition)[e.partition])
+                : late_bound;
+        if (bound != kMinEventTime && ts <= bound) {
           cr.late.push_back({static_cast<uint32_t>(i), ts});
           continue;
         }

@@ -265,17 +265,20 @@ void StateDirectory::Batch::Put(int table, absl::string_view key, absl::string_v
   batch_->Put(dir_->tables_[table], rocksdb::Slice(key.data(), key.size()),
               rocksdb::Slice(value.data(), value.size()));
   ++operations_;
+  if (dir_->record_ops_) ops_.push_back({Op::kPut, table, std::string(key), std::string(value)});
 }
 
 void StateDirectory::Batch::Delete(int table, absl::string_view key) {
   batch_->Delete(dir_->tables_[table], rocksdb::Slice(key.data(), key.size()));
   ++operations_;
+  if (dir_->record_ops_) ops_.push_back({Op::kDelete, table, std::string(key), std::string()});
 }
 
 void StateDirectory::Batch::DeleteRange(int table, absl::string_view begin, absl::string_view end) {
   batch_->DeleteRange(dir_->tables_[table], rocksdb::Slice(begin.data(), begin.size()),
                       rocksdb::Slice(end.data(), end.size()));
   ++operations_;
+  if (dir_->record_ops_) ops_.push_back({Op::kDeleteRange, table, std::string(begin), std::string(end)});
 }
 
 void StateDirectory::Batch::PutMeta(absl::string_view key, absl::string_view value) {

@@ -71,6 +71,13 @@ class StateDirectory {
   // The id of table `name`, creating its column family if needed.
   absl::StatusOr<int> Table(const std::string& name);
 
+  // Table names, by id (a table's name is "<operator>/<state>").
+  const std::vector<std::string>& table_names() const { return table_names_; }
+
+  // When on, every batch also keeps a copy of its table writes (ops()), for
+  // writers of a changelog. Off by default.
+  void set_record_ops(bool on) { record_ops_ = on; }
+
   // Reads one value. `found` is false when the key is absent.
   absl::Status Get(int table, absl::string_view key, std::string* value, bool* found) const;
 
@@ -92,12 +99,23 @@ class StateDirectory {
     size_t operations() const { return operations_; }
     size_t bytes() const;
 
+    // A table write, as kept when the directory records ops (meta writes are
+    // not kept). For kDeleteRange, `value` is the range's end.
+    struct Op {
+      enum Kind : uint8_t { kPut, kDelete, kDeleteRange } kind = kPut;
+      int table = 0;
+      std::string key;
+      std::string value;
+    };
+    const std::vector<Op>& ops() const { return ops_; }
+
    private:
     friend class StateDirectory;
     explicit Batch(const StateDirectory* dir);
     const StateDirectory* dir_;
     std::unique_ptr<rocksdb::WriteBatch> batch_;
     size_t operations_ = 0;
+    std::vector<Op> ops_;
   };
 
   std::unique_ptr<Batch> NewBatch() const;
@@ -128,6 +146,7 @@ class StateDirectory {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // every open handle, for closing
   struct RocksOptions;
   std::unique_ptr<RocksOptions> options_;
+  bool record_ops_ = false;
 };
 
 }  // namespace eddy

@@ -83,7 +83,8 @@ class KafkaRunTest : public ::testing::Test {
   }
 
   // Produces each line of `file` with kcat, keyed by its user.
-  void ProduceWithKcat(const std::string& file) {
+  void ProduceWithKcat(const std::string& file,
+                       const std::string& topic = "qualified_plays.events") {
     const std::string keyed = file + ".keyed";
     std::ofstream out(keyed);
     for (const std::string& line : Lines(ReadFileOrEmpty(file))) {
@@ -94,7 +95,7 @@ class KafkaRunTest : public ::testing::Test {
     }
     out.close();
     const auto r = RunCommand(absl::StrCat("kcat -P -b ", bootstrap_,
-                                           " -t qualified_plays.events -K '\\t' -z lz4 -l ", keyed),
+                                           " -t ", topic, " -K '\\t' -z lz4 -l ", keyed),
                               dir_);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
@@ -102,14 +103,15 @@ class KafkaRunTest : public ::testing::Test {
   // Produces `file` in slices of 1000 lines, `gap` apart, calling
   // `after_first` once the first slice is in.
   void ProduceInSlices(const std::string& file, std::chrono::milliseconds gap,
-                       const std::function<void()>& after_first = [] {}) {
+                       const std::function<void()>& after_first = [] {},
+                       const std::string& topic = "qualified_plays.events") {
     const std::vector<std::string> lines = Lines(ReadFileOrEmpty(file));
     for (size_t at = 0; at < lines.size(); at += 1000) {
       const std::string path = absl::StrCat(file, ".slice", at);
       std::ofstream out(path);
       for (size_t i = at; i < std::min(lines.size(), at + 1000); ++i) out << lines[i] << '\n';
       out.close();
-      ProduceWithKcat(path);
+      ProduceWithKcat(path, topic);
       if (at == 0) after_first();
       std::this_thread::sleep_for(gap);
     }
@@ -250,6 +252,128 @@ TEST_F(KafkaRunTest, TwoProcessesShareTheGroupAndOneSurvivesTheOthersKill) {
   EXPECT_EQ(missing, 0u);
   std::set<std::string> want_set(want_all.begin(), want_all.end());
   for (const auto& [line, n] : count) EXPECT_EQ(want_set.count(line), 1u) << "unexpected " << line;
+}
+
+// Keyed state across processes: listen_counts re-keys by user, so records
+// cross processes through listen_counts.by_user.repartition and the window
+// state is written to listen_counts.by_user.changelog. A dies mid-stream; B
+// takes over A's partitions, rebuilds A's windows from the changelog and
+// finishes them: every window's count is at least replay's (a record A had
+// sent but not checkpointed may count twice), and none is missing or short.
+TEST_F(KafkaRunTest, KeyedStateMovesToTheSurvivorThroughTheChangelog) {
+  for (const auto& [topic, partitions] : std::vector<std::pair<std::string, int>>{
+           {"listen_counts.events", 4}, {"listen_counts.hourly_genre_counts", 1},
+           {"listen_counts.dlq", 1}, {"listen_counts.late", 1},
+           {"listen_counts.by_user.repartition", 4}, {"listen_counts.by_user.changelog", 4}}) {
+    ASSERT_TRUE(broker_->CreateTopic(topic, partitions).ok());
+  }
+  const std::vector<std::string> lines = Lines(ReadFileOrEmpty(Generate("all.jsonl", 12000, 5)));
+  const auto write = [&](const std::string& name, size_t begin, size_t end) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream out(path);
+    for (size_t i = begin; i < end; ++i) out << lines[i] << '\n';
+    return path;
+  };
+  const std::string first = write("first.jsonl", 0, lines.size() / 2);
+  const std::string rest = write("rest.jsonl", lines.size() / 2, lines.size());
+  // One listen too short to count, three hours on, in every partition: it
+  // moves every partition's watermark past the last window.
+  int64_t last_ts = 0;
+  for (const std::string& l : lines) {
+    const size_t at = l.find("\"ts\":");
+    if (at != std::string::npos) last_ts = std::max<int64_t>(last_ts, std::atoll(l.c_str() + at + 5));
+  }
+  const std::string flush_line = absl::StrCat(
+      R"({"type":"listen","ts":)", last_ts + 3 * 3600 * 1000,
+      R"(,"user":"flush","track":"t","artist":"a","genre":"g","ms_played":0})");
+  const std::string all = write("replayed.jsonl", 0, lines.size());
+  { std::ofstream(all, std::ios::app) << flush_line << '\n'; }
+
+  const std::string replay_dir = dir_ + "/listen_replay";
+  const auto r = RunCommand(absl::StrCat(EddyBinary(), " replay listen_counts --input ", all,
+                                         " --output-dir ", replay_dir),
+                            dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // (user, window, genre) -> plays, the largest when written more than once.
+  const auto counts = [](const std::vector<std::string>& records) {
+    std::map<std::string, int64_t> out;
+    for (const std::string& rec : records) {
+      const size_t at = rec.find(",\"plays\":");
+      if (at == std::string::npos) continue;
+      int64_t& n = out[rec.substr(0, at)];
+      n = std::max<int64_t>(n, std::atoll(rec.c_str() + at + 9));
+    }
+    return out;
+  };
+  const std::map<std::string, int64_t> want =
+      counts(Lines(ReadFileOrEmpty(replay_dir + "/hourly_genre_counts.jsonl")));
+  ASSERT_GT(want.size(), 1000u);
+
+  std::vector<std::string> args = RunArgs("");
+  args[1] = "listen_counts";
+  const auto run_args = [&](const std::string& state) {
+    std::vector<std::string> a = args;
+    a[5] = state;
+    return a;
+  };
+  const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
+  const pid_t a = SpawnEddy(run_args(dir_ + "/state_a"), log_a);
+  const pid_t b = SpawnEddy(run_args(dir_ + "/state_b"), log_b);
+  // Both members own half: two input and two repartition partitions each.
+  const auto owns_half = [](const std::string& log) {
+    const std::vector<std::string> lines = Lines(ReadFileOrEmpty(log));
+    return !lines.empty() && lines.back().find(", 4 partitions,") != std::string::npos;
+  };
+  for (int i = 0; i < 600 && !(owns_half(log_a) && owns_half(log_b)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(owns_half(log_a) && owns_half(log_b)) << ReadFileOrEmpty(log_a) << ReadFileOrEmpty(log_b);
+  ProduceWithKcat(first, "listen_counts.events");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ProduceInSlices(
+      rest, std::chrono::milliseconds(300),
+      [&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        kill(a, SIGKILL);
+      },
+      "listen_counts.events");
+  WaitExit(a);
+  std::vector<testing::TestMessage> flush;
+  for (int p = 0; p < 4; ++p) {
+    testing::TestMessage m;
+    m.value = flush_line;
+    m.partition = p;
+    flush.push_back(m);
+  }
+  ASSERT_EQ(testing::ProduceMessages(bootstrap_, "listen_counts.events", flush), 4u);
+
+  // Wait for every window (B must first notice A's death: session timeout).
+  size_t missing = 0, short_counts = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
+  for (;;) {
+    const std::map<std::string, int64_t> got = counts(ReadWithKcat("listen_counts.hourly_genre_counts"));
+    missing = short_counts = 0;
+    for (const auto& [key, n] : want) {
+      auto it = got.find(key);
+      if (it == got.end()) {
+        ++missing;
+      } else if (it->second < n) {
+        ++short_counts;
+      }
+    }
+    if ((missing == 0 && short_counts == 0) || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  kill(b, SIGTERM);
+  EXPECT_EQ(WaitExit(b), 0) << ReadFileOrEmpty(log_b);
+  EXPECT_EQ(missing, 0u) << "of " << want.size() << " windows\n" << ReadFileOrEmpty(log_b);
+  EXPECT_EQ(short_counts, 0u) << "of " << want.size() << " windows\n" << ReadFileOrEmpty(log_b);
+  EXPECT_NE(ReadFileOrEmpty(log_b).find("restoring keyed state"), std::string::npos);
+  EXPECT_FALSE(ReadWithKcat("listen_counts.by_user.changelog").empty());
+  const std::map<std::string, int64_t> got = counts(ReadWithKcat("listen_counts.hourly_genre_counts"));
+  for (const auto& [key, n] : got) {
+    EXPECT_EQ(want.count(key), 1u) << "a window replay does not have: " << key;
+  }
 }
 
 TEST_F(KafkaRunTest, ExactlyOnceOutputsSurviveSigkillsWithoutLossOrDuplicates) {

@@ -1,0 +1,524 @@
+#include "connectors/kafka_exchange.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/key.h"
+#include "engine/status_macros.h"
+#include "state/codec.h"
+
+namespace eddy {
+namespace {
+
+// One changelog message.
+struct ChangelogRecord {
+  enum Kind : uint8_t { kPut = 0, kDelete = 1, kDeleteRange = 2, kCommit = 3, kClaim = 4 };
+  std::string checkpoint;  // "<sender>:<n>": ties writes to their commit marker
+  uint8_t kind = kPut;
+  std::string table;
+  std::string key;
+  std::string value;       // kDeleteRange: the range's end
+  int64_t base = -1;       // kCommit, kClaim: the chain offset extended
+  int64_t position = -1;   // kCommit, kClaim: repartition offset covered
+};
+
+struct OwnedRecord {
+  std::vector<int64_t> held;
+  std::vector<int64_t> pointer;
+  std::vector<int64_t> position;
+};
+
+}  // namespace
+}  // namespace eddy
+
+EDDY_CODEC(eddy::ChangelogRecord, checkpoint, kind, table, key, value, base, position);
+EDDY_CODEC(eddy::OwnedRecord, held, pointer, position);
+
+namespace eddy {
+
+struct KafkaExchange::PendingWrites {
+  std::map<std::string, std::vector<ChangelogRecord>> by_checkpoint;
+};
+
+namespace {
+
+int64_t NowMillis() { return absl::ToUnixMillis(absl::Now()); }
+
+void PutFixed64(std::string& out, int64_t v) {
+  const uint64_t u = static_cast<uint64_t>(v);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((u >> (8 * i)) & 0xFF));
+}
+
+int64_t GetFixed64(const char* p) {
+  uint64_t u = 0;
+  for (int i = 0; i < 8; ++i) u |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return static_cast<int64_t>(u);
+}
+
+std::string KeyGroupPrefix(uint32_t group) {
+  std::string out;
+  AppendKeyGroupPrefix(group, out);
+  return out;
+}
+
+// The key groups [first, last] that land on partition r of P.
+std::pair<uint32_t, uint32_t> KeyGroupRange(int r, int partitions) {
+  uint32_t first = kKeyGroups, last = 0;
+  for (uint32_t g = 0; g < kKeyGroups; ++g) {
+    if (PartitionOfKeyGroup(g, partitions) == r) {
+      first = std::min(first, g);
+      last = std::max(last, g);
+    }
+  }
+  return {first, last};
+}
+
+}  // namespace
+
+struct KafkaExchangeCallbacks {
+  static void Delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    static_cast<KafkaExchange*>(opaque)->OnDelivery(m->err, m->offset, m->_private);
+  }
+};
+
+absl::StatusOr<std::unique_ptr<KafkaExchange>> KafkaExchange::Open(Options options,
+                                                                   KafkaConsumerGroup* group) {
+  std::unique_ptr<KafkaExchange> x(new KafkaExchange(std::move(options), group));
+  EDDY_RETURN_IF_ERROR(x->Connect());
+  return x;
+}
+
+absl::Status KafkaExchange::Connect() {
+  const std::map<std::string, std::string> defaults = {
+      {"client.id", options_.kafka.client_id},
+      {"enable.idempotence", "true"},
+      {"compression.type", "lz4"},
+      {"linger.ms", "1"},
+  };
+  EDDY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
+                        kafka_internal::MakeConf(options_.kafka, KafkaClient::kProducer, defaults));
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_dr_msg_cb(conf, KafkaExchangeCallbacks::Delivery);
+  EDDY_ASSIGN_OR_RETURN(producer_, kafka_internal::NewClient(KafkaClient::kProducer, conf));
+  EDDY_ASSIGN_OR_RETURN(const auto counts, kafka_internal::ListTopics(producer_, options_.kafka));
+  std::vector<std::string> missing;
+  for (const std::string& t : {options_.repartition_topic, options_.changelog_topic}) {
+    if (counts.count(t) == 0) missing.push_back(absl::StrCat(t, " (KeyBy ", options_.name, ")"));
+  }
+  EDDY_RETURN_IF_ERROR(kafka_internal::MissingTopics(options_.kafka, missing));
+  partitions_ = counts.at(options_.repartition_topic);
+  if (counts.at(options_.changelog_topic) != partitions_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "topics ", options_.repartition_topic, " (", partitions_, " partitions) and ",
+        options_.changelog_topic, " (", counts.at(options_.changelog_topic),
+        ") must have the same number of partitions"));
+  }
+  inputs_ = group_->TakePartitions(options_.repartition_topic);
+  if (static_cast<int>(inputs_.size()) != partitions_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "topic ", options_.repartition_topic, " is not consumed by this run's group"));
+  }
+  owned_.assign(partitions_, Owned{});
+  consumed_.assign(partitions_, -1);
+  reported_.assign(partitions_, std::vector<EventTime>(options_.watermark_entries, kMinEventTime));
+  partition_watermark_.assign(partitions_, kMinEventTime);
+  return absl::OkStatus();
+}
+
+KafkaExchange::~KafkaExchange() {
+  if (producer_ == nullptr) return;
+  rd_kafka_flush(producer_, 2000);
+  rd_kafka_destroy(producer_);
+}
+
+void KafkaExchange::OnDelivery(int err, int64_t offset, void* opaque) {
+  if (opaque != nullptr) *static_cast<int64_t*>(opaque) = err == 0 ? offset : -2;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && error_.ok()) {
+    error_ = absl::UnavailableError(absl::StrCat(
+        "KeyBy '", options_.name, "': delivery to Kafka failed: ",
+        rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err))));
+  }
+}
+
+absl::Status KafkaExchange::Produce(const std::string& topic, int32_t partition,
+                                    absl::string_view value, int64_t* offset_out) {
+  EDDY_RETURN_IF_ERROR(error_);
+  for (;;) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(offset_out), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      return absl::UnavailableError(absl::StrCat("KeyBy '", options_.name, "': producing to ",
+                                                 topic, ": ", rd_kafka_err2str(err)));
+    }
+    rd_kafka_poll(producer_, 10);  // the queue drains as deliveries complete
+  }
+  rd_kafka_poll(producer_, 0);
+  return absl::OkStatus();
+}
+
+absl::Status KafkaExchange::Flush() {
+  const rd_kafka_resp_err_t err = rd_kafka_flush(producer_, 60000);
+  EDDY_RETURN_IF_ERROR(error_);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("KeyBy '", options_.name,
+                                               "': Kafka did not acknowledge within 60 s: ",
+                                               rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaExchange::Send(uint32_t key_group, EventTime ts, absl::string_view value) {
+  buffer_.clear();
+  buffer_.push_back('R');
+  PutFixed64(buffer_, ts);
+  buffer_.append(value.data(), value.size());
+  return Produce(options_.repartition_topic, PartitionOfKeyGroup(key_group, partitions_), buffer_,
+                 nullptr);
+}
+
+absl::Status KafkaExchange::SendMarkers(
+    const std::vector<std::pair<uint32_t, EventTime>>& watermarks) {
+  std::string marker;
+  marker.push_back('W');
+  for (const auto& [index, watermark] : watermarks) {
+    for (int i = 0; i < 4; ++i) marker.push_back(static_cast<char>((index >> (8 * i)) & 0xFF));
+    PutFixed64(marker, watermark);
+  }
+  for (int r = 0; r < partitions_; ++r) {
+    EDDY_RETURN_IF_ERROR(Produce(options_.repartition_topic, r, marker, nullptr));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EventTime> KafkaExchange::Poll(
+    const std::vector<std::pair<uint32_t, EventTime>>& watermarks) {
+  const int64_t now = NowMillis();
+  if (now - last_marker_ms_ >= options_.marker_interval_ms) {
+    EDDY_RETURN_IF_ERROR(SendMarkers(watermarks));
+    last_marker_ms_ = now;
+  }
+  arrivals_.clear();
+  raw_.Clear();
+  size_t total = 0;
+  for (int r = 0; r < partitions_ && total < options_.max_records_per_batch; ++r) {
+    // Partitions not yet restored are left unread until Restore.
+    if (!owned_[r].held || !inputs_[r]->assigned()) continue;
+    EDDY_ASSIGN_OR_RETURN(const size_t n, inputs_[r]->Read(options_.max_records_per_batch - total,
+                                                            static_cast<uint32_t>(r), raw_));
+    total += n;
+  }
+  raw_.Pad();
+  std::vector<bool> reported(partitions_, false);
+  for (const RawRecordBatch::Entry& e : raw_.entries) {
+    const absl::string_view v = raw_.View(e);
+    const int r = static_cast<int>(e.partition);
+    consumed_[r] = static_cast<int64_t>(e.position) + 1;
+    if (v.size() >= 9 && v[0] == 'R' && !e.oversized) {
+      arrivals_.push_back(
+          Arrival{GetFixed64(v.data() + 1), v.substr(9), inputs_[r]->name(), e.position});
+    } else if (!v.empty() && v[0] == 'W' && (v.size() - 1) % 12 == 0) {
+      for (size_t at = 1; at < v.size(); at += 12) {
+        uint32_t index = 0;
+        for (int i = 0; i < 4; ++i) {
+          index |= static_cast<uint32_t>(static_cast<uint8_t>(v[at + i])) << (8 * i);
+        }
+        if (index < reported_[r].size()) reported_[r][index] = GetFixed64(v.data() + at + 4);
+      }
+      reported[r] = true;
+    } else {
+      return absl::DataLossError(absl::StrCat(inputs_[r]->name(), ":", e.position,
+                                              ": not a record of an Eddy exchange"));
+    }
+  }
+  EventTime result = kMaxEventTime;
+  for (int r = 0; r < partitions_; ++r) {
+    if (reported[r]) {
+      EventTime w = kMaxEventTime;
+      for (EventTime x : reported_[r]) w = std::min(w, x);
+      partition_watermark_[r] = w;
+    }
+    // Held but no longer assigned: its state is still here (until Restore),
+    // so its time must not jump ahead.
+    if (inputs_[r]->assigned() || owned_[r].held) {
+      result = std::min(result, partition_watermark_[r]);
+    }
+  }
+  return result;
+}
+
+void KafkaExchange::OwnedWatermarks(uint32_t base,
+                                    std::vector<std::pair<uint32_t, EventTime>>& out) const {
+  for (int r = 0; r < partitions_; ++r) {
+    if (owned_[r].held && inputs_[r]->assigned()) {
+      out.emplace_back(base + static_cast<uint32_t>(r), partition_watermark_[r]);
+    }
+  }
+}
+
+bool KafkaExchange::OwnsTable(const std::string& table) const {
+  for (const std::string& prefix : options_.table_prefixes) {
+    if (table.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+absl::Status KafkaExchange::WriteChangelog(const StateDirectory& dir,
+                                           StateDirectory::Batch& batch) {
+  const std::string checkpoint = absl::StrCat(options_.sender_id, ":", ++checkpoints_);
+  std::vector<bool> touched(partitions_, false);
+  ChangelogRecord rec;
+  rec.checkpoint = checkpoint;
+  for (const StateDirectory::Batch::Op& op : batch.ops()) {
+    const std::string& table = dir.table_names()[op.table];
+    if (!OwnsTable(table) || op.key.size() < 2) continue;
+    const uint32_t group = (static_cast<uint32_t>(static_cast<uint8_t>(op.key[0])) << 8) |
+                           static_cast<uint8_t>(op.key[1]);
+    const int r = PartitionOfKeyGroup(std::min(group, kKeyGroups - 1), partitions_);
+    rec.kind = op.kind == StateDirectory::Batch::Op::kPut      ? ChangelogRecord::kPut
+               : op.kind == StateDirectory::Batch::Op::kDelete ? ChangelogRecord::kDelete
+                                                               : ChangelogRecord::kDeleteRange;
+    rec.table = table;
+    rec.key = op.key;
+    rec.value = op.value;
+    EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(rec), nullptr));
+    touched[r] = true;
+  }
+  std::vector<int64_t> marker_offsets(partitions_, -1);
+  std::vector<bool> marked(partitions_, false);
+  for (int r = 0; r < partitions_; ++r) {
+    Owned& o = owned_[r];
+    if (!o.held) continue;
+    const int64_t position = consumed_[r] >= 0 ? consumed_[r] : o.position;
+    if (!touched[r] && position == o.position) continue;
+    ChangelogRecord marker;
+    marker.checkpoint = checkpoint;
+    marker.kind = ChangelogRecord::kCommit;
+    marker.base = o.pointer;
+    marker.position = position;
+    EDDY_RETURN_IF_ERROR(
+        Produce(options_.changelog_topic, r, Encode(marker), &marker_offsets[r]));
+    marked[r] = true;
+  }
+  EDDY_RETURN_IF_ERROR(Flush());
+  for (int r = 0; r < partitions_; ++r) {
+    if (!marked[r]) continue;
+    if (marker_offsets[r] < 0) {
+      return absl::UnavailableError(absl::StrCat("KeyBy '", options_.name,
+                                                 "': a changelog commit was not acknowledged"));
+    }
+    owned_[r].pointer = marker_offsets[r];
+    owned_[r].position = consumed_[r] >= 0 ? consumed_[r] : owned_[r].position;
+  }
+  batch.PutMeta(MetaKey(), EncodeOwned());
+  return absl::OkStatus();
+}
+
+std::string KafkaExchange::EncodeOwned() const {
+  OwnedRecord rec;
+  for (const Owned& o : owned_) {
+    rec.held.push_back(o.held ? 1 : 0);
+    rec.pointer.push_back(o.pointer);
+    rec.position.push_back(o.position);
+  }
+  return Encode(rec);
+}
+
+absl::Status KafkaExchange::LoadOwned(const StateDirectory& dir) {
+  EDDY_ASSIGN_OR_RETURN(const std::optional<std::string> saved, dir.GetMeta(MetaKey()));
+  owned_.assign(partitions_, Owned{});
+  if (!saved.has_value()) return absl::OkStatus();
+  OwnedRecord rec;
+  if (!DecodeAll(*saved, rec) || rec.held.size() != rec.pointer.size() ||
+      rec.held.size() != rec.position.size()) {
+    return absl::DataLossError(absl::StrCat("state directory ", dir.path(),
+                                            ": undecodable exchange state of KeyBy '",
+                                            options_.name, "'"));
+  }
+  if (static_cast<int>(rec.held.size()) != partitions_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state directory ", dir.path(), " was written when ", options_.repartition_topic, " had ",
+        rec.held.size(), " partitions; it has ", partitions_, " now (use a new state directory)"));
+  }
+  for (int r = 0; r < partitions_; ++r) {
+    owned_[r] = Owned{rec.held[r] != 0, rec.pointer[r], rec.position[r]};
+  }
+  return absl::OkStatus();
+}
+
+void KafkaExchange::DropKeyGroups(const StateDirectory& dir, int r,
+                                  StateDirectory::Batch& batch) const {
+  const auto [first, last] = KeyGroupRange(r, partitions_);
+  if (first > last) return;
+  const std::string begin = KeyGroupPrefix(first);
+  const std::string end = KeyGroupPrefix(last + 1);
+  for (size_t t = 0; t < dir.table_names().size(); ++t) {
+    if (OwnsTable(dir.table_names()[t])) batch.DeleteRange(static_cast<int>(t), begin, end);
+  }
+}
+
+absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Owned& owned,
+                                    PendingWrites& writes, StateDirectory::Batch& batch,
+                                    int64_t* end) {
+  const std::string& topic = options_.changelog_topic;
+  const std::string where = absl::StrCat(topic, "/", r);
+  int64_t low = 0, high = 0;
+  rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(producer_, topic.c_str(), r, &low, &high, 10000);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat(where, ": ", rd_kafka_err2str(err)));
+  }
+  *end = high;
+  if (from >= high) return absl::OkStatus();
+  if (from < low) {
+    return absl::DataLossError(absl::StrCat(
+        where, ": the state of KeyBy '", options_.name, "' must be rebuilt from offset ", from,
+        " but the broker kept only offsets ", low, " and later (deleted by retention)"));
+  }
+  const std::map<std::string, std::string> defaults = {
+      {"group.id", "eddy-restore-" + options_.sender_id},
+      {"client.id", options_.kafka.client_id},
+      {"enable.auto.commit", "false"},
+      {"enable.partition.eof", "true"},
+      {"auto.offset.reset", "error"},
+      {"fetch.wait.max.ms", "5"},
+  };
+  EDDY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
+                        kafka_internal::MakeConf(options_.kafka, KafkaClient::kConsumer, defaults));
+  EDDY_ASSIGN_OR_RETURN(rd_kafka_t * rk, kafka_internal::NewClient(KafkaClient::kConsumer, conf));
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), r)->offset = from;
+  err = rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  absl::Status status;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    status = absl::UnavailableError(absl::StrCat(where, ": ", rd_kafka_err2str(err)));
+  }
+  auto& pending = writes.by_checkpoint;
+  int64_t next = from;
+  while (status.ok() && next < high) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 10000);
+    if (m == nullptr) {
+      status = absl::UnavailableError(absl::StrCat(where, ": no record for 10 s at offset ", next,
+                                                   " while restoring state"));
+      break;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      status = absl::UnavailableError(absl::StrCat(where, ": ", rd_kafka_message_errstr(m)));
+      rd_kafka_message_destroy(m);
+      break;
+    }
+    const int64_t offset = m->offset;
+    ChangelogRecord rec;
+    const bool ok = DecodeAll(absl::string_view(static_cast<const char*>(m->payload), m->len), rec);
+    rd_kafka_message_destroy(m);
+    if (offset < next) continue;
+    next = offset + 1;
+    if (!ok) {
+      status = absl::DataLossError(absl::StrCat(where, ":", offset, ": not a changelog record"));
+      break;
+    }
+    switch (rec.kind) {
+      case ChangelogRecord::kCommit:
+      case ChangelogRecord::kClaim: {
+        auto it = pending.find(rec.checkpoint);
+        if (rec.base == owned.pointer) {
+          if (it != pending.end()) {
+            for (const ChangelogRecord& w : it->second) {
+              absl::StatusOr<int> table = dir.Table(w.table);
+              if (!table.ok()) {
+                status = table.status();
+                break;
+              }
+              if (w.kind == ChangelogRecord::kPut) {
+                batch.Put(*table, w.key, w.value);
+              } else if (w.kind == ChangelogRecord::kDelete) {
+                batch.Delete(*table, w.key);
+              } else {
+                batch.DeleteRange(*table, w.key, w.value);
+              }
+            }
+          }
+          owned.pointer = offset;
+          owned.position = rec.position;
+        }
+        // Off the chain: a member that no longer owned the partition.
+        if (it != pending.end()) pending.erase(it);
+        break;
+      }
+      default:
+        pending[rec.checkpoint].push_back(std::move(rec));
+    }
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return status;
+}
+
+absl::Status KafkaExchange::Restore(StateDirectory& dir) {
+  EDDY_RETURN_IF_ERROR(LoadOwned(dir));
+  std::unique_ptr<StateDirectory::Batch> batch = dir.NewBatch();
+  for (int r = 0; r < partitions_; ++r) {
+    Owned& o = owned_[r];
+    std::fill(reported_[r].begin(), reported_[r].end(), kMinEventTime);
+    partition_watermark_[r] = kMinEventTime;
+    if (!inputs_[r]->assigned()) {
+      // Another member owns it now: what is here is stale.
+      if (o.held) DropKeyGroups(dir, r, *batch);
+      o = Owned{};
+      consumed_[r] = -1;
+      continue;
+    }
+    int64_t from = o.pointer + 1;
+    if (!o.held) {
+      DropKeyGroups(dir, r, *batch);
+      o = Owned{};
+      from = 0;
+    }
+    int64_t end = 0;
+    PendingWrites pending;
+    EDDY_RETURN_IF_ERROR(CatchUp(dir, r, from, o, pending, *batch, &end));
+    // Claim: extend the chain so that a late commit of the previous owner
+    // (based on what this process found) can never be applied after ours.
+    for (int attempt = 0;; ++attempt) {
+      if (attempt == 20) {
+        return absl::UnavailableError(absl::StrCat(options_.changelog_topic, "/", r,
+                                                   ": could not claim the partition's state"));
+      }
+      ChangelogRecord claim;
+      claim.checkpoint = absl::StrCat(options_.sender_id, ":claim");
+      claim.kind = ChangelogRecord::kClaim;
+      claim.base = o.pointer;
+      claim.position = o.position;
+      int64_t offset = -1;
+      EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(claim), &offset));
+      EDDY_RETURN_IF_ERROR(Flush());
+      if (offset < 0) {
+        return absl::UnavailableError(absl::StrCat(options_.changelog_topic, "/", r,
+                                                   ": the claim was not acknowledged"));
+      }
+      EDDY_RETURN_IF_ERROR(CatchUp(dir, r, end, o, pending, *batch, &end));
+      if (o.pointer == offset) break;  // nothing extended the chain before it
+    }
+    o.held = true;
+    consumed_[r] = o.position;
+    EDDY_RETURN_IF_ERROR(
+        inputs_[r]->SeekTo(o.position >= 0 ? absl::StrCat(o.position) : std::string()));
+  }
+  batch->PutMeta(MetaKey(), EncodeOwned());
+  return dir.Commit(*batch);
+}
+
+}  // namespace eddy

@@ -1,0 +1,162 @@
+// A KeyBy across processes: a repartition topic for its records and a
+// changelog topic for the keyed state downstream of it.
+//
+// Topics (each with P partitions, the same P for both): key group g goes to
+// partition PartitionOfKeyGroup(g, P) of each. The repartition topic's
+// partitions are consumed in the job's consumer group, so the process that
+// owns repartition partition r owns the state of r's key groups.
+//
+// Records: value 'R', 8-byte event time (little-endian), the record's codec
+// bytes. Watermarks: every `marker_interval_ms` each process writes 'W' and
+// the watermark of each input partition it reads (index, value; 12 bytes
+// each) to every partition. A repartition partition's watermark is the
+// smallest over all `watermark_entries` input partitions of the latest value
+// reported for each (unreported: not yet known, it holds time back). So a
+// partition whose reader died holds the watermark where it was until its new
+// owner reports it: nothing it has not delivered yet is made late. The
+// exchange's watermark is the smallest over the partitions this process
+// owns.
+//
+// Changelog: at each checkpoint the state writes of the key groups behind
+// this KeyBy (ChangelogRecord, tagged with the checkpoint's id) go to their
+// partitions, followed by one commit marker per owned partition that names
+// its base (the marker it extends) and the repartition position it covers.
+// A process that takes a partition over rebuilds its state by applying, in
+// order, the checkpoints whose marker extends the chain; a marker off the
+// chain (written by a member that had already lost the partition) is
+// skipped with its writes. The new owner then appends a claim that extends
+// the chain, so a late write of the old owner can never be applied after
+// the new owner's. State is therefore always the state as of one position of
+// the repartition partition, and reading resumes there: no input is lost.
+// Outputs, and records the old owner sent again after a crash, are
+// at-least-once (a record may be counted twice after a failover).
+//
+// Retention: the changelog is read from its start when a process takes a
+// partition it does not hold locally; a changelog whose start was deleted
+// (the embedded broker keeps ~5 MiB per partition) is a data-loss error.
+#ifndef EDDY_CONNECTORS_KAFKA_EXCHANGE_H_
+#define EDDY_CONNECTORS_KAFKA_EXCHANGE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "connectors/kafka_config.h"
+#include "connectors/kafka_source.h"
+#include "engine/exchange.h"
+#include "engine/io.h"
+#include "state/state_directory.h"
+
+struct rd_kafka_s;
+
+namespace eddy {
+
+class KafkaExchange final : public RemoteExchange {
+ public:
+  struct Options {
+    KafkaOptions kafka;
+    std::string name;               // the KeyBy's name (meta keys, messages)
+    std::string repartition_topic;  // consumed through `group`
+    std::string changelog_topic;
+    // Tables of the keyed operators behind this KeyBy: names starting with
+    // one of these ("<operator>/").
+    std::vector<std::string> table_prefixes;
+    std::string sender_id;  // unique per process run
+    // Input partitions whose watermarks the markers carry (over all
+    // processes: every source partition, and the partitions of the
+    // exchanges before this one).
+    uint32_t watermark_entries = 0;
+    int64_t marker_interval_ms = 100;
+    size_t max_records_per_batch = 4096;
+  };
+
+  // `group` (which must have subscribed to the repartition topic) outlives
+  // the exchange. Errors: missing topics, unequal partition counts.
+  static absl::StatusOr<std::unique_ptr<KafkaExchange>> Open(Options options,
+                                                             KafkaConsumerGroup* group);
+  ~KafkaExchange() override;
+
+  // ---- RemoteExchange ----
+  absl::Status Send(uint32_t key_group, EventTime ts, absl::string_view value) override;
+  const std::vector<Arrival>& arrivals() const override { return arrivals_; }
+
+  // Sends this process's input watermarks (index, value) to every partition
+  // when due, reads the next batch of arrivals from the owned partitions and
+  // the watermarks reported in them. Returns the exchange's watermark.
+  absl::StatusOr<EventTime> Poll(const std::vector<std::pair<uint32_t, EventTime>>& watermarks);
+
+  // Appends (base + r, watermark) for each partition r this process owns:
+  // what an exchange after this one reports for it.
+  void OwnedWatermarks(uint32_t base,
+                       std::vector<std::pair<uint32_t, EventTime>>& out) const;
+
+  // Writes the state changes in `batch` (for this KeyBy's tables) and a
+  // commit marker per owned partition to the changelog, waits for them, and
+  // adds where the chain now stands to `batch`. Call just before it commits.
+  absl::Status WriteChangelog(const StateDirectory& dir, StateDirectory::Batch& batch);
+
+  // Makes the local state match this process's current assignment: drops
+  // the key groups of partitions it no longer owns, brings the owned ones up
+  // to date from the changelog, claims them, and seeks the repartition
+  // partitions to the positions the state covers. Call before each run.
+  absl::Status Restore(StateDirectory& dir);
+
+  // True if repartition partitions moved since the last call.
+  bool AssignmentChanged() { return group_->TakeAssignmentChange(options_.repartition_topic); }
+
+  int partitions() const { return partitions_; }
+
+ private:
+  // Where the chain and the reading of one partition stand, as checkpointed.
+  struct Owned {
+    bool held = false;      // local state holds this partition's key groups
+    int64_t pointer = -1;   // changelog offset of the last applied marker/claim
+    int64_t position = -1;  // repartition offset the state covers (-1: start)
+  };
+
+  KafkaExchange(Options options, KafkaConsumerGroup* group)
+      : options_(std::move(options)), group_(group) {}
+  absl::Status Connect();
+  absl::Status Produce(const std::string& topic, int32_t partition, absl::string_view value,
+                       int64_t* offset_out);
+  absl::Status Flush();
+  absl::Status SendMarkers(const std::vector<std::pair<uint32_t, EventTime>>& watermarks);
+  std::string MetaKey() const { return "eddy.exchange." + options_.name; }
+  absl::Status LoadOwned(const StateDirectory& dir);
+  std::string EncodeOwned() const;
+  // Deletes partition r's key groups from every table of this KeyBy.
+  void DropKeyGroups(const StateDirectory& dir, int r, StateDirectory::Batch& batch) const;
+  // Applies changelog partition r from `from` to its end along the chain.
+  // `pending` keeps the writes whose commit marker is not yet read.
+  struct PendingWrites;
+  absl::Status CatchUp(StateDirectory& dir, int r, int64_t from, Owned& owned,
+                       PendingWrites& pending, StateDirectory::Batch& batch, int64_t* end);
+  bool OwnsTable(const std::string& table) const;
+  void OnDelivery(int err, int64_t offset, void* opaque);
+
+  friend struct KafkaExchangeCallbacks;
+
+  Options options_;
+  KafkaConsumerGroup* group_;
+  rd_kafka_s* producer_ = nullptr;
+  int partitions_ = 0;
+  std::vector<std::unique_ptr<InputPartition>> inputs_;  // repartition partitions
+  std::vector<Owned> owned_;
+  std::vector<int64_t> consumed_;  // next repartition offset, per partition (-1: unknown)
+  // Per partition: the latest watermark reported for each input partition.
+  std::vector<std::vector<EventTime>> reported_;
+  std::vector<EventTime> partition_watermark_;  // per partition, from reported_
+  int64_t last_marker_ms_ = 0;
+  RawRecordBatch raw_;
+  std::vector<Arrival> arrivals_;
+  std::string buffer_;
+  uint64_t checkpoints_ = 0;
+  absl::Status error_;  // first failed delivery
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_CONNECTORS_KAFKA_EXCHANGE_H_

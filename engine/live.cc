@@ -125,7 +125,20 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   // Outputs first: a run that cannot write should not join the group.
   EDDY_ASSIGN_OR_RETURN(auto outputs,
                         KafkaOutputFactory::Open(co.kafka, output_topics, options.exactly_once));
-  EDDY_ASSIGN_OR_RETURN(auto consumer, KafkaConsumerGroup::Open(co));
+  absl::StatusOr<std::unique_ptr<KafkaConsumerGroup>> opened = KafkaConsumerGroup::Open(co);
+  if (!opened.ok() && opened.status().code() == absl::StatusCode::kNotFound &&
+      !exchange_topics.empty()) {
+    std::vector<std::string> internal;
+    for (const ExchangeTopics& x : exchange_topics) {
+      internal.push_back(x.repartition);
+      internal.push_back(x.changelog);
+    }
+    return absl::NotFoundError(absl::StrCat(
+        opened.status().message(), " (this job also needs its internal topics ",
+        absl::StrJoin(internal, ", "), ", with equal partition counts; see eddy describe ",
+        options.job, ")"));
+  }
+  EDDY_ASSIGN_OR_RETURN(auto consumer, std::move(opened));
   const auto bind_inputs = [&] {
     Executor::Inputs inputs;
     for (const std::string& source : sources) {

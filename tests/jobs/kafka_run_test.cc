@@ -472,6 +472,27 @@ TEST_F(KafkaRunTest, DeploymentMistakesFailFastWithOneClearLine) {
                        ": listen_counts.dlq (output dead_letters), listen_counts.hourly_genre_counts "
                        "(output hourly_genre_counts), listen_counts.late (output late_events); "
                        "create them first\n");
+  // A job with KeyBy needs its internal topics too, alike in partitions.
+  for (const char* t : {"listen_counts.events", "listen_counts.dlq",
+                               "listen_counts.hourly_genre_counts", "listen_counts.late"}) {
+    ASSERT_TRUE(broker_->CreateTopic(t, 2).ok());
+  }
+  r = run(absl::StrCat("listen_counts --brokers ", bootstrap_));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("this job also needs its internal topics listen_counts.by_user.repartition, "
+                       "listen_counts.by_user.changelog, with equal partition counts"),
+            std::string::npos)
+      << r.err;
+  ASSERT_TRUE(broker_->CreateTopic("listen_counts.by_user.repartition", 2).ok());
+  ASSERT_TRUE(broker_->CreateTopic("listen_counts.by_user.changelog", 3).ok());
+  r = run(absl::StrCat("listen_counts --brokers ", bootstrap_));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("must have the same number of partitions"), std::string::npos) << r.err;
+  r = run(absl::StrCat("listen_counts --exactly-once --brokers ", bootstrap_));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--exactly-once does not cover records crossing processes yet"),
+            std::string::npos)
+      << r.err;
   r = run("qualified_plays --brokers 127.0.0.1:1 --connect-timeout-ms 1000");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("eddy: cannot reach Kafka at 127.0.0.1:1 within 1s"), std::string::npos)

@@ -83,7 +83,8 @@ std::pair<uint32_t, uint32_t> KeyGroupRange(int r, int partitions) {
 
 struct KafkaExchangeCallbacks {
   static void Delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    static_cast<KafkaExchange*>(opaque)->OnDelivery(m->err, m->offset, m->_private);
+    static_cast<KafkaExchange*>(opaque)->OnDelivery(
+        m->err, m->offset, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m->_private)));
   }
 };
 
@@ -137,8 +138,18 @@ KafkaExchange::~KafkaExchange() {
   rd_kafka_destroy(producer_);
 }
 
-void KafkaExchange::OnDelivery(int err, int64_t offset, void* opaque) {
-  if (opaque != nullptr) *static_cast<int64_t*>(opaque) = err == 0 ? offset : -2;
+int64_t KafkaExchange::TakeAck(uint64_t ticket) {
+  auto it = acks_.find(ticket);
+  if (it == acks_.end()) return -1;
+  const int64_t offset = it->second;
+  acks_.erase(it);
+  return offset;
+}
+
+void KafkaExchange::OnDelivery(int err, int64_t offset, uint64_t ticket) {
+  // Offsets are kept by ticket, not written through a pointer: a delivery may
+  // complete after the call that asked for it has returned with an error.
+  if (ticket != 0) acks_[ticket] = err == 0 ? offset : -2;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && error_.ok()) {
     error_ = absl::UnavailableError(absl::StrCat(
         "KeyBy '", options_.name, "': delivery to Kafka failed: ",
@@ -147,13 +158,14 @@ void KafkaExchange::OnDelivery(int err, int64_t offset, void* opaque) {
 }
 
 absl::Status KafkaExchange::Produce(const std::string& topic, int32_t partition,
-                                    absl::string_view value, int64_t* offset_out) {
+                                    absl::string_view value, uint64_t ticket) {
   EDDY_RETURN_IF_ERROR(error_);
   for (;;) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         producer_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(offset_out), RD_KAFKA_V_END);
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(ticket))),
+        RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       return absl::UnavailableError(absl::StrCat("KeyBy '", options_.name, "': producing to ",
@@ -177,12 +189,18 @@ absl::Status KafkaExchange::Flush() {
 }
 
 absl::Status KafkaExchange::Send(uint32_t key_group, EventTime ts, absl::string_view value) {
+  // Kafka's default message.max.bytes, less room for the batch overhead.
+  constexpr size_t kMaxEncoded = 1000000 - 512;
+  if (value.size() + 9 > kMaxEncoded) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "KeyBy '", options_.name, "': a record of ", value.size(),
+        " encoded bytes is too large to cross processes (at most ", kMaxEncoded - 9, ")"));
+  }
   buffer_.clear();
   buffer_.push_back('R');
   PutFixed64(buffer_, ts);
   buffer_.append(value.data(), value.size());
-  return Produce(options_.repartition_topic, PartitionOfKeyGroup(key_group, partitions_), buffer_,
-                 nullptr);
+  return Produce(options_.repartition_topic, PartitionOfKeyGroup(key_group, partitions_), buffer_);
 }
 
 absl::Status KafkaExchange::SendMarkers(
@@ -194,7 +212,7 @@ absl::Status KafkaExchange::SendMarkers(
     PutFixed64(marker, watermark);
   }
   for (int r = 0; r < partitions_; ++r) {
-    EDDY_RETURN_IF_ERROR(Produce(options_.repartition_topic, r, marker, nullptr));
+    EDDY_RETURN_IF_ERROR(Produce(options_.repartition_topic, r, marker));
   }
   return absl::OkStatus();
 }
@@ -209,13 +227,17 @@ absl::StatusOr<EventTime> KafkaExchange::Poll(
   arrivals_.clear();
   raw_.Clear();
   size_t total = 0;
-  for (int r = 0; r < partitions_ && total < options_.max_records_per_batch; ++r) {
+  // The first partition read rotates, so a busy one cannot starve the rest
+  // (their records and watermark reports would wait without bound).
+  for (int k = 0; k < partitions_ && total < options_.max_records_per_batch; ++k) {
+    const int r = (next_partition_ + k) % partitions_;
     // Partitions not yet restored are left unread until Restore.
     if (!owned_[r].held || !inputs_[r]->assigned()) continue;
     EDDY_ASSIGN_OR_RETURN(const size_t n, inputs_[r]->Read(options_.max_records_per_batch - total,
                                                             static_cast<uint32_t>(r), raw_));
     total += n;
   }
+  next_partition_ = partitions_ > 0 ? (next_partition_ + 1) % partitions_ : 0;
   raw_.Pad();
   std::vector<bool> reported(partitions_, false);
   for (const RawRecordBatch::Entry& e : raw_.entries) {
@@ -223,8 +245,12 @@ absl::StatusOr<EventTime> KafkaExchange::Poll(
     const int r = static_cast<int>(e.partition);
     consumed_[r] = static_cast<int64_t>(e.position) + 1;
     if (v.size() >= 9 && v[0] == 'R' && !e.oversized) {
-      arrivals_.push_back(
-          Arrival{GetFixed64(v.data() + 1), v.substr(9), inputs_[r]->name(), e.position});
+      const EventTime ts = GetFixed64(v.data() + 1);
+      if (ts < -kMaxAbsEventTime || ts > kMaxAbsEventTime) {
+        return absl::DataLossError(absl::StrCat(inputs_[r]->name(), ":", e.position,
+                                                ": event time out of range"));
+      }
+      arrivals_.push_back(Arrival{ts, v.substr(9), inputs_[r]->name(), e.position});
     } else if (!v.empty() && v[0] == 'W' && (v.size() - 1) % 12 == 0) {
       for (size_t at = 1; at < v.size(); at += 12) {
         uint32_t index = 0;
@@ -283,20 +309,29 @@ absl::Status KafkaExchange::WriteChangelog(const StateDirectory& dir,
     const uint32_t group = (static_cast<uint32_t>(static_cast<uint8_t>(op.key[0])) << 8) |
                            static_cast<uint8_t>(op.key[1]);
     const int r = PartitionOfKeyGroup(std::min(group, kKeyGroups - 1), partitions_);
+    // A partition taken from this process since the last checkpoint: its
+    // new owner continues from the last commit marker (see below).
+    if (!owned_[r].held || !inputs_[r]->assigned()) continue;
     rec.kind = op.kind == StateDirectory::Batch::Op::kPut      ? ChangelogRecord::kPut
                : op.kind == StateDirectory::Batch::Op::kDelete ? ChangelogRecord::kDelete
                                                                : ChangelogRecord::kDeleteRange;
     rec.table = table;
     rec.key = op.key;
     rec.value = op.value;
-    EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(rec), nullptr));
+    EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(rec)));
     touched[r] = true;
   }
-  std::vector<int64_t> marker_offsets(partitions_, -1);
-  std::vector<bool> marked(partitions_, false);
+  std::vector<uint64_t> tickets(partitions_, 0);
   for (int r = 0; r < partitions_; ++r) {
     Owned& o = owned_[r];
     if (!o.held) continue;
+    if (!inputs_[r]->assigned()) {
+      // Taken from this process: its new owner continues from the last
+      // commit marker, so no marker now (it would fork the chain), and the
+      // local state is no longer a base to catch up from.
+      o = Owned{};
+      continue;
+    }
     const int64_t position = consumed_[r] >= 0 ? consumed_[r] : o.position;
     if (!touched[r] && position == o.position) continue;
     ChangelogRecord marker;
@@ -304,18 +339,18 @@ absl::Status KafkaExchange::WriteChangelog(const StateDirectory& dir,
     marker.kind = ChangelogRecord::kCommit;
     marker.base = o.pointer;
     marker.position = position;
-    EDDY_RETURN_IF_ERROR(
-        Produce(options_.changelog_topic, r, Encode(marker), &marker_offsets[r]));
-    marked[r] = true;
+    tickets[r] = next_ticket_++;
+    EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(marker), tickets[r]));
   }
   EDDY_RETURN_IF_ERROR(Flush());
   for (int r = 0; r < partitions_; ++r) {
-    if (!marked[r]) continue;
-    if (marker_offsets[r] < 0) {
+    if (tickets[r] == 0) continue;
+    const int64_t offset = TakeAck(tickets[r]);
+    if (offset < 0) {
       return absl::UnavailableError(absl::StrCat("KeyBy '", options_.name,
                                                  "': a changelog commit was not acknowledged"));
     }
-    owned_[r].pointer = marker_offsets[r];
+    owned_[r].pointer = offset;
     owned_[r].position = consumed_[r] >= 0 ? consumed_[r] : owned_[r].position;
   }
   batch.PutMeta(MetaKey(), EncodeOwned());
@@ -412,7 +447,10 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
       break;
     }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // The end (offsets may have gaps, e.g. transaction markers).
+      const bool at_end = m->offset >= high;
       rd_kafka_message_destroy(m);
+      if (at_end) break;
       continue;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -468,6 +506,15 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
 }
 
 absl::Status KafkaExchange::Restore(StateDirectory& dir) {
+  // What Restore writes is not a change to send to the changelog.
+  const bool recording = dir.record_ops();
+  dir.set_record_ops(false);
+  absl::Status status = RestoreOwned(dir);
+  dir.set_record_ops(recording);
+  return status;
+}
+
+absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
   EDDY_RETURN_IF_ERROR(LoadOwned(dir));
   std::unique_ptr<StateDirectory::Batch> batch = dir.NewBatch();
   for (int r = 0; r < partitions_; ++r) {
@@ -502,9 +549,10 @@ absl::Status KafkaExchange::Restore(StateDirectory& dir) {
       claim.kind = ChangelogRecord::kClaim;
       claim.base = o.pointer;
       claim.position = o.position;
-      int64_t offset = -1;
-      EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(claim), &offset));
+      const uint64_t ticket = next_ticket_++;
+      EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(claim), ticket));
       EDDY_RETURN_IF_ERROR(Flush());
+      const int64_t offset = TakeAck(ticket);
       if (offset < 0) {
         return absl::UnavailableError(absl::StrCat(options_.changelog_topic, "/", r,
                                                    ": the claim was not acknowledged"));

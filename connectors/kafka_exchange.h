@@ -120,12 +120,16 @@ class KafkaExchange final : public RemoteExchange {
   KafkaExchange(Options options, KafkaConsumerGroup* group)
       : options_(std::move(options)), group_(group) {}
   absl::Status Connect();
+  // `ticket` > 0 asks for the record's offset: TakeAck(ticket) after Flush.
   absl::Status Produce(const std::string& topic, int32_t partition, absl::string_view value,
-                       int64_t* offset_out);
+                       uint64_t ticket = 0);
+  // The acknowledged offset of `ticket`'s record; -1 if not acknowledged.
+  int64_t TakeAck(uint64_t ticket);
   absl::Status Flush();
   absl::Status SendMarkers(const std::vector<std::pair<uint32_t, EventTime>>& watermarks);
   std::string MetaKey() const { return "eddy.exchange." + options_.name; }
   absl::Status LoadOwned(const StateDirectory& dir);
+  absl::Status RestoreOwned(StateDirectory& dir);
   std::string EncodeOwned() const;
   // Deletes partition r's key groups from every table of this KeyBy.
   void DropKeyGroups(const StateDirectory& dir, int r, StateDirectory::Batch& batch) const;
@@ -135,7 +139,7 @@ class KafkaExchange final : public RemoteExchange {
   absl::Status CatchUp(StateDirectory& dir, int r, int64_t from, Owned& owned,
                        PendingWrites& pending, StateDirectory::Batch& batch, int64_t* end);
   bool OwnsTable(const std::string& table) const;
-  void OnDelivery(int err, int64_t offset, void* opaque);
+  void OnDelivery(int err, int64_t offset, uint64_t ticket);
 
   friend struct KafkaExchangeCallbacks;
 
@@ -154,6 +158,9 @@ class KafkaExchange final : public RemoteExchange {
   std::vector<Arrival> arrivals_;
   std::string buffer_;
   uint64_t checkpoints_ = 0;
+  uint64_t next_ticket_ = 1;
+  std::map<uint64_t, int64_t> acks_;  // ticket -> offset (-2: failed)
+  int next_partition_ = 0;            // Poll reads from here first (rotating)
   absl::Status error_;  // first failed delivery
 };
 

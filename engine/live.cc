@@ -246,6 +246,8 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     using Watermarks = std::vector<std::pair<uint32_t, EventTime>>;
     auto previous = std::make_shared<Watermarks>();
     auto promised = std::make_shared<Watermarks>();
+    // So are the exchanges' own: records read before a marker in this
+    // batch are sent on by the next exchange only after it.
     run.bound_watermark = [&exchanges, previous, promised, source_entries](
                               const Watermarks& sources) -> absl::StatusOr<EventTime> {
       *promised = *previous;
@@ -254,7 +256,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       uint32_t base = source_entries;
       for (auto& x : exchanges) {
         EDDY_ASSIGN_OR_RETURN(const EventTime w, x->Poll(*promised));
-        x->OwnedWatermarks(base, *promised);
+        x->OwnedWatermarks(base, *previous);
         base += static_cast<uint32_t>(x->partitions());
         bound = std::min(bound, w);
       }

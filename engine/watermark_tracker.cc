@@ -26,7 +26,10 @@ void WatermarkTracker::MarkFinished(int p) { parts_[p].finished = true; }
 
 void WatermarkTracker::SetAssigned(int p, bool assigned, int64_t now) {
   Partition& part = parts_[p];
-  if (assigned && !part.assigned) part.last_active = now;  // its idle time starts afresh
+  if (assigned && !part.assigned) {
+    part.last_active = now;  // its idle time starts afresh
+    part.promised = kMinEventTime;  // promises were its previous owner's to keep
+  }
   part.assigned = assigned;
 }
 
@@ -69,13 +72,17 @@ EventTime WatermarkTracker::Advance(int64_t now) {
 }
 
 void WatermarkTracker::AssignedWatermarks(
-    int64_t now, std::vector<std::pair<uint32_t, EventTime>>& out) const {
+    int64_t now, std::vector<std::pair<uint32_t, EventTime>>& out) {
   out.clear();
   for (int p = 0; p < partitions(); ++p) {
-    const Partition& part = parts_[p];
+    Partition& part = parts_[p];
     if (!part.finished && !part.assigned) continue;
-    const bool holds = !part.finished && !IsIdle(p, now);
-    out.emplace_back(static_cast<uint32_t>(p), holds ? PartitionWatermark(part) : kMaxEventTime);
+    EventTime w = kMaxEventTime;
+    if (!part.finished) {
+      w = IsIdle(p, now) ? std::max(current_, PartitionWatermark(part)) : PartitionWatermark(part);
+      part.promised = std::max(part.promised, w);
+    }
+    out.emplace_back(static_cast<uint32_t>(p), w);
   }
 }
 

@@ -24,6 +24,7 @@
 #ifndef EDDY_ENGINE_WATERMARK_TRACKER_H_
 #define EDDY_ENGINE_WATERMARK_TRACKER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -59,14 +60,19 @@ class WatermarkTracker {
 
   EventTime current() const { return current_; }
 
-  // Partition p's own watermark (its largest event time less the bound).
-  EventTime WatermarkOf(int p) const { return PartitionWatermark(parts_[p]); }
+  // Partition p's own watermark (its largest event time less the bound), or
+  // what AssignedWatermarks last promised for it if that is later: a record
+  // at or before it is late.
+  EventTime WatermarkOf(int p) const {
+    return std::max(PartitionWatermark(parts_[p]), parts_[p].promised);
+  }
 
-  // Per assigned partition (by index): its watermark, or kMaxEventTime when
-  // it is idle or finished (it holds nothing back). Partitions assigned
-  // elsewhere are left out. What a process tells the others in a run across
-  // processes (engine/exchange.h).
-  void AssignedWatermarks(int64_t now, std::vector<std::pair<uint32_t, EventTime>>& out) const;
+  // Per assigned partition (by index): its watermark; for an idle partition,
+  // the job's watermark (it holds nothing back, and its records behind that
+  // are late when it wakes up); kMaxEventTime once finished. Partitions
+  // assigned elsewhere are left out. What a process tells the others in a
+  // run across processes (engine/exchange.h).
+  void AssignedWatermarks(int64_t now, std::vector<std::pair<uint32_t, EventTime>>& out);
 
   // The tracker's state, for checkpoints, and back. Restore requires the
   // same partitions (count and order) to have been added.
@@ -83,6 +89,9 @@ class WatermarkTracker {
     int64_t last_active = kMinEventTime;  // clock time of the last record
     bool finished = false;
     bool assigned = true;
+    // The highest watermark AssignedWatermarks reported for it since it was
+    // assigned here (not checkpointed).
+    EventTime promised = kMinEventTime;
   };
 
   static EventTime PartitionWatermark(const Partition& part);

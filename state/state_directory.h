@@ -77,6 +77,7 @@ class StateDirectory {
   // When on, every batch also keeps a copy of its table writes (ops()), for
   // writers of a changelog. Off by default.
   void set_record_ops(bool on) { record_ops_ = on; }
+  bool record_ops() const { return record_ops_; }
 
   // Reads one value. `found` is false when the key is absent.
   absl::Status Get(int table, absl::string_view key, std::string* value, bool* found) const;

@@ -1,5 +1,8 @@
 #include "engine/watermark_tracker.h"
 
+#include <utility>
+#include <vector>
+
 #include "engine/record.h"
 #include "gtest/gtest.h"
 
@@ -263,6 +266,35 @@ TEST(WatermarkTrackerTest, AReassignedPartitionStartsItsIdleTimeAfresh) {
   wm.SetAssigned(b, true, 10'000);
   EXPECT_FALSE(wm.IsIdle(b, 10'050));
   EXPECT_EQ(wm.Advance(10'050), 499);
+}
+
+TEST(WatermarkTrackerTest, AssignedWatermarksReportOwnPartitionsAndIdleOnesAtTheJobWatermark) {
+  // What a process reports to the others in a run across processes.
+  WatermarkTracker wm;
+  const int busy = wm.AddPartition(0, /*idle_timeout_ms=*/100);
+  const int quiet = wm.AddPartition(0, /*idle_timeout_ms=*/100);
+  const int elsewhere = wm.AddPartition(0, 100);
+  wm.SetAssigned(elsewhere, false, 0);
+  wm.Observe(busy, 1000, 0);
+  wm.Observe(quiet, 500, 0);
+  std::vector<std::pair<uint32_t, EventTime>> out;
+  wm.Advance(0);
+  wm.AssignedWatermarks(0, out);
+  EXPECT_EQ(out, (std::vector<std::pair<uint32_t, EventTime>>{{0, 999}, {1, 499}}));
+
+  // Quiet goes idle: it reports the job's watermark, and its records behind
+  // what it reported are late from then on.
+  wm.Observe(busy, 3000, 200);
+  EXPECT_EQ(wm.Advance(200), 2999);
+  wm.AssignedWatermarks(200, out);
+  EXPECT_EQ(out, (std::vector<std::pair<uint32_t, EventTime>>{{0, 2999}, {1, 2999}}));
+  EXPECT_EQ(wm.WatermarkOf(quiet), 2999);
+
+  // Taken over by another process and given back: the promises were the
+  // other owner's; only its own progress counts again.
+  wm.SetAssigned(quiet, false, 300);
+  wm.SetAssigned(quiet, true, 400);
+  EXPECT_EQ(wm.WatermarkOf(quiet), 499);
 }
 
 }  // namespace

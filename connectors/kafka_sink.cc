@@ -21,7 +21,7 @@ namespace eddy {
 struct KafkaSinkCallbacks {
   static void Delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     static_cast<KafkaOutputFactory*>(opaque)->OnDelivery(
-        m->err, m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "?");
+        m->err, m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "?", m->offset, m->_private);
   }
 };
 
@@ -48,8 +48,10 @@ class KafkaTopicWriter final : public OutputWriter {
 };
 
 absl::StatusOr<std::unique_ptr<KafkaOutputFactory>> KafkaOutputFactory::Open(
-    const KafkaOptions& options, std::map<std::string, std::string> topics, bool exactly_once) {
-  std::unique_ptr<KafkaOutputFactory> f(new KafkaOutputFactory(std::move(topics), exactly_once));
+    const KafkaOptions& options, std::map<std::string, std::string> topics, bool exactly_once,
+    std::string staging_topic) {
+  std::unique_ptr<KafkaOutputFactory> f(
+      new KafkaOutputFactory(std::move(topics), exactly_once, std::move(staging_topic)));
   EDDY_RETURN_IF_ERROR(f->Connect(options));
   return f;
 }
@@ -78,9 +80,15 @@ absl::Status KafkaOutputFactory::Connect(const KafkaOptions& options) {
   for (const auto& [name, topic] : topics_) {
     if (partitions_.count(topic) == 0) missing.push_back(absl::StrCat(topic, " (output ", name, ")"));
   }
+  if (!staging_topic_.empty() && partitions_.count(staging_topic_) == 0) {
+    missing.push_back(absl::StrCat(staging_topic_, " (exactly-once staging, 1 partition)"));
+  }
   EDDY_RETURN_IF_ERROR(kafka_internal::MissingTopics(options, missing));
   for (const auto& [name, topic] : topics_) {
     if (handles_.count(topic) == 0) handles_[topic] = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+  }
+  if (!staging_topic_.empty()) {
+    handles_[staging_topic_] = rd_kafka_topic_new(rk_, staging_topic_.c_str(), nullptr);
   }
   return absl::OkStatus();
 }
@@ -107,7 +115,9 @@ absl::StatusOr<std::unique_ptr<OutputWriter>> KafkaOutputFactory::Resume(const s
   return Open(name);
 }
 
-void KafkaOutputFactory::OnDelivery(int err, const std::string& topic) {
+void KafkaOutputFactory::OnDelivery(int err, const std::string& topic, int64_t offset,
+                                    void* opaque) {
+  if (opaque == &staging_offset_ && err == RD_KAFKA_RESP_ERR_NO_ERROR) staging_offset_ = offset;
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++delivered_;
   } else if (error_.ok()) {
@@ -230,7 +240,8 @@ absl::Status KafkaOutputFactory::Stage(StateDirectory::Batch& batch) {
   pending.records = std::move(held_);
   held_.clear();
   held_bytes_ = 0;
-  batch.PutMeta(kPendingKey, Encode(pending));
+  staged_encoded_ = Encode(pending);
+  batch.PutMeta(kPendingKey, staged_encoded_);
   staged_ = std::move(pending.records);
   return absl::OkStatus();
 }
@@ -253,13 +264,124 @@ absl::Status KafkaOutputFactory::Publish() {
   return Flush();
 }
 
+namespace {
+
+// A chunk of staged outputs in the staging topic.
+struct StagingChunk {
+  std::string bundle;  // "<run>:<checkpoint>"
+  uint32_t index = 0;
+  uint32_t count = 0;
+  std::string bytes;
+};
+
+constexpr char kPointerPrefix[] = "eddy-staged:";
+constexpr size_t kChunkBytes = 512 << 10;
+
+}  // namespace
+}  // namespace eddy
+
+EDDY_CODEC(eddy::StagingChunk, bundle, index, count, bytes);
+
+namespace eddy {
+
+absl::StatusOr<std::string> KafkaOutputFactory::ShareStaged() {
+  if (staging_topic_.empty() || staged_.empty()) return std::string();
+  const std::string bundle = absl::StrCat(run_id_, ":", checkpoint_);
+  const uint32_t count = static_cast<uint32_t>((staged_encoded_.size() + kChunkBytes - 1) / kChunkBytes);
+  staging_offset_ = -1;
+  rd_kafka_topic_t* topic = handles_.at(staging_topic_);
+  for (uint32_t i = 0; i < count; ++i) {
+    const std::string value = Encode(StagingChunk{
+        bundle, i, count, staged_encoded_.substr(size_t{i} * kChunkBytes, kChunkBytes)});
+    for (;;) {
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(0),
+          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_OPAQUE(i == 0 ? static_cast<void*>(&staging_offset_) : nullptr),
+          RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        return absl::UnavailableError(absl::StrCat("staging outputs in ", staging_topic_, ": ",
+                                                   rd_kafka_err2str(err)));
+      }
+      rd_kafka_poll(rk_, 10);
+    }
+  }
+  EDDY_RETURN_IF_ERROR(Flush());
+  if (staging_offset_ < 0) {
+    return absl::UnavailableError("staged outputs were not acknowledged by " + staging_topic_);
+  }
+  return absl::StrCat(kPointerPrefix, staging_offset_, ":", count, ":", bundle);
+}
+
+absl::Status KafkaOutputFactory::Complete(const std::string& pointer) {
+  if (!absl::StartsWith(pointer, kPointerPrefix) || staging_topic_.empty()) return absl::OkStatus();
+  const std::vector<std::string> parts =
+      absl::StrSplit(pointer.substr(sizeof(kPointerPrefix) - 1), absl::MaxSplits(':', 2));
+  int64_t offset = 0;
+  uint32_t count = 0;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &offset) ||
+      !absl::SimpleAtoi(parts[1], &count) || count == 0) {
+    return absl::DataLossError("bad staged-outputs pointer in a committed offset: " + pointer);
+  }
+  const std::string& bundle = parts[2];
+  EDDY_ASSIGN_OR_RETURN(
+      rd_kafka_conf_t * conf,
+      kafka_internal::MakeConf(options_, KafkaClient::kConsumer,
+                               {{"group.id", "eddy-complete-" + run_id_},
+                                {"enable.auto.commit", "false"},
+                                {"auto.offset.reset", "error"}}));
+  EDDY_ASSIGN_OR_RETURN(rd_kafka_t * c, kafka_internal::NewClient(KafkaClient::kConsumer, conf));
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, staging_topic_.c_str(), 0)->offset = offset;
+  rd_kafka_assign(c, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  std::string encoded;
+  uint32_t next = 0;
+  absl::Status status;
+  const auto deadline = absl::Now() + absl::Seconds(30);
+  while (status.ok() && next < count) {
+    if (absl::Now() > deadline) {
+      status = absl::UnavailableError(absl::StrCat("reading staged outputs at ", staging_topic_,
+                                                   "/0:", offset, ": timed out"));
+      break;
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
+    if (m == nullptr) continue;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        status = absl::DataLossError(absl::StrCat("reading staged outputs at ", staging_topic_,
+                                                  "/0:", offset, ": ", rd_kafka_message_errstr(m)));
+      }
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    StagingChunk chunk;
+    if (DecodeAll(absl::string_view(static_cast<const char*>(m->payload), m->len), chunk) &&
+        chunk.bundle == bundle && chunk.index == next && chunk.count == count) {
+      encoded += chunk.bytes;
+      ++next;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(c);
+  rd_kafka_destroy(c);
+  EDDY_RETURN_IF_ERROR(status);
+  return RecoverPending(encoded, absl::StrCat(staging_topic_, "/0:", offset));
+}
+
 absl::Status KafkaOutputFactory::Recover(const StateDirectory& state) {
   EDDY_ASSIGN_OR_RETURN(std::optional<std::string> saved, state.GetMeta(kPendingKey));
   if (!saved.has_value()) return absl::OkStatus();
+  return RecoverPending(*saved, absl::StrCat("state directory ", state.path()));
+}
+
+absl::Status KafkaOutputFactory::RecoverPending(const std::string& encoded,
+                                                const std::string& where) {
   KafkaPendingOutputs pending;
-  if (!DecodeAll(*saved, pending)) {
-    return absl::DataLossError(absl::StrCat("state directory ", state.path(),
-                                            ": undecodable staged outputs"));
+  if (!DecodeAll(encoded, pending)) {
+    return absl::DataLossError(absl::StrCat(where, ": undecodable staged outputs"));
   }
   if (pending.records.empty()) return absl::OkStatus();
   // Which staged records reached the brokers before the crash?

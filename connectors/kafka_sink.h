@@ -54,7 +54,7 @@ class KafkaOutputFactory final : public OutputFactory {
   // properties, unreachable brokers, missing topics.
   static absl::StatusOr<std::unique_ptr<KafkaOutputFactory>> Open(
       const KafkaOptions& options, std::map<std::string, std::string> topics,
-      bool exactly_once = false);
+      bool exactly_once = false, std::string staging_topic = "");
   ~KafkaOutputFactory() override;
 
   absl::StatusOr<std::unique_ptr<OutputWriter>> Open(const std::string& name) override;
@@ -69,6 +69,16 @@ class KafkaOutputFactory final : public OutputFactory {
   // `batch` (a checkpoint about to be committed). Errors: brokers
   // unreachable while reading where the outputs end.
   absl::Status Stage(StateDirectory::Batch& batch);
+  // Across processes: writes what the last Stage staged to the staging
+  // topic (in chunks) and returns a pointer to it for the offset commit's
+  // metadata ("" when nothing was staged), so that whichever process takes
+  // the partitions over can complete the publishing (Complete).
+  absl::StatusOr<std::string> ShareStaged();
+  // Completes the publishing of the staged outputs `pointer` (from
+  // ShareStaged, read back from a committed offset's metadata) points to:
+  // produces those that did not reach the brokers. A pointer that is not
+  // Eddy's is ignored.
+  absl::Status Complete(const std::string& pointer);
   // Produces what the last Stage staged and waits for every acknowledgement.
   absl::Status Publish();
   // Records in `state` that the last checkpoint's outputs were all
@@ -91,14 +101,18 @@ class KafkaOutputFactory final : public OutputFactory {
  private:
   friend class KafkaTopicWriter;
   friend struct KafkaSinkCallbacks;
-  explicit KafkaOutputFactory(std::map<std::string, std::string> topics, bool exactly_once)
-      : topics_(std::move(topics)), exactly_once_(exactly_once) {}
+  KafkaOutputFactory(std::map<std::string, std::string> topics, bool exactly_once,
+                     std::string staging_topic)
+      : topics_(std::move(topics)),
+        exactly_once_(exactly_once),
+        staging_topic_(std::move(staging_topic)) {}
   absl::Status Connect(const KafkaOptions& options);
   absl::Status Write(rd_kafka_topic_s* topic, absl::string_view value);
   absl::Status Produce(rd_kafka_topic_s* topic, absl::string_view value,
                        const std::string* seq_header);
   absl::Status Flush();
-  void OnDelivery(int err, const std::string& topic);
+  void OnDelivery(int err, const std::string& topic, int64_t offset, void* opaque);
+  absl::Status RecoverPending(const std::string& encoded, const std::string& where);
 
   std::map<std::string, std::string> topics_;
   rd_kafka_s* rk_ = nullptr;
@@ -120,6 +134,9 @@ class KafkaOutputFactory final : public OutputFactory {
   size_t held_bytes_ = 0;
   std::vector<std::pair<std::string, std::string>> staged_;   // awaiting Publish
   uint64_t checkpoint_ = 0;               // number of the last Stage
+  std::string staging_topic_;             // "": not shared across processes
+  std::string staged_encoded_;            // the last Stage, as staged
+  int64_t staging_offset_ = -1;           // offset of ShareStaged's first chunk
   uint64_t recovered_ = 0;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <chrono>
 #include <thread>
@@ -485,6 +486,66 @@ absl::Status KafkaConsumerGroup::CommitPositions(bool wait) {
   }
   rd_kafka_topic_partition_list_destroy(list);
   return absl::OkStatus();
+}
+
+absl::Status KafkaConsumerGroup::CommitPositionsOrFail(const std::string& metadata) {
+  EDDY_RETURN_IF_ERROR(error_);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  for (const auto& p : partitions_) {
+    if (!p->assigned || p->next_offset < 0) continue;
+    rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_add(list, p->topic.c_str(), p->id);
+    tp->offset = p->next_offset;
+    if (!metadata.empty()) {
+      // Freed with the list (librdkafka frees metadata with free()).
+      tp->metadata = std::malloc(metadata.size());
+      std::memcpy(tp->metadata, metadata.data(), metadata.size());
+      tp->metadata_size = metadata.size();
+    }
+  }
+  absl::Status status;
+  if (list->cnt > 0) {
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, 0);
+    for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i) err = list->elems[i].err;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      status = absl::AbortedError(absl::StrCat("offset commit refused: ", rd_kafka_err2str(err)));
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  return status;
+}
+
+absl::StatusOr<std::vector<KafkaConsumerGroup::Committed>> KafkaConsumerGroup::CommittedMetadata(
+    const std::vector<std::string>& topics) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(8);
+  std::vector<Partition*> order;
+  for (const std::string& topic : topics) {
+    auto it = by_topic_.find(topic);
+    if (it == by_topic_.end()) continue;
+    for (Partition* p : it->second) {
+      rd_kafka_topic_partition_list_add(list, p->topic.c_str(), p->id);
+      order.push_back(p);
+    }
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_committed(rk_, list, 10000);
+  std::vector<Committed> out;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < list->cnt; ++i) {
+      const rd_kafka_topic_partition_t& tp = list->elems[i];
+      Committed c;
+      c.partition = order[i]->name;
+      c.assigned = order[i]->assigned;
+      if (tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.metadata != nullptr) {
+        c.metadata.assign(static_cast<const char*>(tp.metadata), tp.metadata_size);
+      }
+      out.push_back(std::move(c));
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("reading the group's committed offsets: ",
+                                               rd_kafka_err2str(err)));
+  }
+  return out;
 }
 
 int64_t KafkaConsumerGroup::Lag() const {

@@ -82,6 +82,19 @@ class KafkaConsumerGroup {
   // stderr, not an error: the checkpoint is what counts). Call it right after
   // a checkpoint. Errors: a fatal consumer error.
   absl::Status CommitPositions(bool wait = false);
+  // Commits as above, waiting, with `metadata` on every partition, and
+  // fails (Aborted) if the group refuses the commit (e.g. a rebalance is
+  // under way).
+  absl::Status CommitPositionsOrFail(const std::string& metadata);
+
+  // The metadata committed with each partition of `topics` (in topic and
+  // partition order), and whether it is assigned to this process.
+  struct Committed {
+    std::string partition;
+    bool assigned = false;
+    std::string metadata;
+  };
+  absl::StatusOr<std::vector<Committed>> CommittedMetadata(const std::vector<std::string>& topics);
 
   // Records not yet read by the executor: what the brokers hold beyond each
   // assigned partition's position, summed (from the last fetch responses;

@@ -200,6 +200,8 @@ int CmdDescribe(const std::vector<std::string>& args) {
     for (SourceOperator* s : graph->sources()) source = source || s->node()->name() == name;
     if (!source) std::printf("  out  %-20s -> %s\n", name.c_str(), topic.c_str());
   }
+  std::printf("  eos  %-20s <> %s.staging (with --exactly-once; 1 partition)\n", "staging",
+              info->name.c_str());
   for (const ExchangeTopics& x : JobExchangeTopics(*graph, info->name)) {
     std::printf("  internal %-16s <> %s, %s (equal partition counts)\n", x.key_by.c_str(),
                 x.repartition.c_str(), x.changelog.c_str());

@@ -124,7 +124,9 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   for (const ExchangeTopics& x : exchange_topics) co.topics.push_back(x.repartition);
   // Outputs first: a run that cannot write should not join the group.
   EDDY_ASSIGN_OR_RETURN(auto outputs,
-                        KafkaOutputFactory::Open(co.kafka, output_topics, options.exactly_once));
+                        KafkaOutputFactory::Open(co.kafka, output_topics, options.exactly_once,
+                                                 options.exactly_once ? options.job + ".staging"
+                                                                      : std::string()));
   absl::StatusOr<std::unique_ptr<KafkaConsumerGroup>> opened = KafkaConsumerGroup::Open(co);
   if (!opened.ok() && opened.status().code() == absl::StatusCode::kNotFound &&
       !exchange_topics.empty()) {
@@ -209,25 +211,64 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   KafkaConsumerGroup* c = consumer.get();
   KafkaOutputFactory* out = outputs.get();
   run.wait_for_input = [c](absl::Duration d) { c->WaitForRecords(d); };
+  // Exactly-once: staged intervals known to be fully published.
+  std::set<std::string> published;
+  std::vector<std::string> source_topics;
+  for (const std::string& source : sources) source_topics.push_back(topics.at(source));
+  // Completes the intervals other members (or this one, before a crash)
+  // committed but may not have published: each pointer is completed by the
+  // owner of the first partition that carries it.
+  const auto complete_intervals = [&]() -> absl::Status {
+    EDDY_ASSIGN_OR_RETURN(const auto committed, consumer->CommittedMetadata(source_topics));
+    std::set<std::string> seen;
+    for (const KafkaConsumerGroup::Committed& p : committed) {
+      if (p.metadata.empty() || !seen.insert(p.metadata).second) continue;
+      if (!p.assigned || published.count(p.metadata) > 0) continue;
+      const uint64_t before = outputs->recovered();
+      EDDY_RETURN_IF_ERROR(outputs->Complete(p.metadata));
+      published.insert(p.metadata);
+      if (outputs->recovered() > before) {
+        std::fprintf(stderr, "eddy run %s: published %llu outputs of an interval %s left unfinished\n",
+                     options.job.c_str(),
+                     static_cast<unsigned long long>(outputs->recovered() - before),
+                     p.partition.c_str());
+      }
+    }
+    return absl::OkStatus();
+  };
   if (options.exactly_once) {
     // A crash may have interrupted the last checkpoint's publishing.
     EDDY_RETURN_IF_ERROR(out->Recover(*state));
+    EDDY_RETURN_IF_ERROR(consumer->WaitForAssignment(absl::Seconds(120)));
+    for (const std::string& t : source_topics) (void)consumer->TakeAssignmentChange(t);
+    EDDY_RETURN_IF_ERROR(complete_intervals());
     if (out->recovered() > 0) {
       std::fprintf(stderr, "eddy run %s: republished %llu outputs the last run staged but did not deliver\n",
                    options.job.c_str(), static_cast<unsigned long long>(out->recovered()));
     }
-    // A partition taken from this process mid-interval: its new owner
-    // starts at the last committed checkpoint, so what this process holds
-    // must never be published. The run restarts from that checkpoint.
-    run.before_commit = [c, out](StateDirectory::Batch& batch) -> absl::Status {
+    // Each checkpoint: stage the interval's outputs in the checkpoint and
+    // in JOB.staging, commit the group's offsets with a pointer to them (the
+    // commit is what makes the interval count), commit the checkpoint, then
+    // publish. Whoever owns the partitions next finds the pointer and
+    // completes the publishing if this process died before finishing it. A
+    // refused commit (partitions moving) or a partition taken from this
+    // process mid-interval: nothing of the interval is published, and the
+    // run restarts from its last checkpoint (= the committed offsets).
+    run.before_commit = [c, out, &published](StateDirectory::Batch& batch) -> absl::Status {
       if (c->TakeRevocation()) return absl::AbortedError(kRebalanced);
-      return out->Stage(batch);
+      EDDY_RETURN_IF_ERROR(out->Stage(batch));
+      EDDY_ASSIGN_OR_RETURN(const std::string pointer, out->ShareStaged());
+      if (!c->CommitPositionsOrFail(pointer).ok()) return absl::AbortedError(kRebalanced);
+      published.insert(pointer);
+      return absl::OkStatus();
     };
-    // Offsets are committed only once the outputs they cover are delivered,
-    // and synchronously: the next owner of a partition must see them.
-    run.after_checkpoint = [c, out]() -> absl::Status {
-      EDDY_RETURN_IF_ERROR(out->Publish());
-      return c->CommitPositions(/*wait=*/true);
+    run.after_checkpoint = [out]() -> absl::Status { return out->Publish(); };
+    // Partitions gained: their previous owner's last interval may need
+    // completing first.
+    run.wants_restart = [c, &source_topics] {
+      bool gained = false;
+      for (const std::string& t : source_topics) gained = c->TakeAssignmentChange(t) || gained;
+      return gained;
     };
     run.wants_checkpoint = [out] { return out->held_bytes() > (size_t{64} << 20); };
   } else {
@@ -301,9 +342,10 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
         !(options.stop != nullptr && options.stop->load())) {
       // Key groups moved between processes: the checkpoint is taken; take
       // the new share's state and continue.
-      std::fprintf(stderr, "eddy run %s: partitions moved; restoring keyed state and continuing\n",
-                   options.job.c_str());
+      std::fprintf(stderr, "eddy run %s: partitions moved; %scontinuing\n", options.job.c_str(),
+                   exchanges.empty() ? "" : "restoring keyed state and ");
       for (auto& x : exchanges) EDDY_RETURN_IF_ERROR(x->Restore(*state));
+      if (options.exactly_once) EDDY_RETURN_IF_ERROR(complete_intervals());
       EDDY_ASSIGN_OR_RETURN(graph, info->factory(JobConfig(options.params)));
       EDDY_RETURN_IF_ERROR(connect_exchanges(graph));
       inputs = bind_inputs();
@@ -322,6 +364,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
                  "checkpoint\n",
                  options.job.c_str());
     out->DiscardHeld();
+    EDDY_RETURN_IF_ERROR(complete_intervals());
     EDDY_ASSIGN_OR_RETURN(graph, info->factory(JobConfig(options.params)));
     EDDY_RETURN_IF_ERROR(connect_exchanges(graph));
     inputs = bind_inputs();

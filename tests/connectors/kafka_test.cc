@@ -415,5 +415,77 @@ TEST(KafkaSinkTest, ExactlyOnceStagesWithTheCheckpointAndRecoversAnInterruptedPu
   ExpectEachOnce(c.bootstrap, "out", 150);
 }
 
+// Across processes: an interval one process staged (and committed the
+// offsets for, with a pointer to it) but never published is completed by
+// whichever process finds the pointer, exactly once.
+TEST(KafkaSinkTest, AnotherProcessCompletesAStagedIntervalFromTheCommittedPointer) {
+  Cluster c = StartCluster({{"out", 2}, {"job.staging", 1}, {"events", 2}});
+  const std::string dir = ::testing::TempDir() + "/eddy_kafka_share_" + std::to_string(getpid());
+  StateDirectory::Options so;
+  so.path = dir;
+  so.job = "eos";
+  auto state = StateDirectory::Open(so);
+  ASSERT_TRUE(state.ok()) << state.status();
+  KafkaOptions ko;
+  ko.brokers = c.bootstrap;
+  std::string published_pointer, unpublished_pointer;
+  {
+    auto f = KafkaOutputFactory::Open(ko, {{"s", "out"}}, /*exactly_once=*/true, "job.staging");
+    ASSERT_TRUE(f.ok()) << f.status();
+    auto w = (*f)->Open("s");
+    ASSERT_TRUE(w.ok());
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE((*w)->Write(absl::StrCat("a", i)).ok());
+    auto batch = (*state)->NewBatch();
+    ASSERT_TRUE((*f)->Stage(*batch).ok());
+    auto pointer = (*f)->ShareStaged();
+    ASSERT_TRUE(pointer.ok()) << pointer.status();
+    published_pointer = *pointer;
+    ASSERT_TRUE((*state)->Commit(*batch).ok());
+    ASSERT_TRUE((*f)->Publish().ok());
+    // The next interval is staged and shared, then the process "dies".
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE((*w)->Write(absl::StrCat("b", i)).ok());
+    auto batch2 = (*state)->NewBatch();
+    ASSERT_TRUE((*f)->Stage(*batch2).ok());
+    pointer = (*f)->ShareStaged();
+    ASSERT_TRUE(pointer.ok()) << pointer.status();
+    unpublished_pointer = *pointer;
+  }
+  ASSERT_NE(published_pointer, unpublished_pointer);
+
+  // The pointer travels in the group's committed offsets.
+  {
+    std::vector<TestMessage> msgs(10);
+    for (int i = 0; i < 10; ++i) msgs[i].partition = i % 2;
+    ASSERT_EQ(ProduceMessages(c.bootstrap, "events", msgs), 10u);
+    auto group = KafkaConsumerGroup::Open(GroupOptions(c, "events"));
+    ASSERT_TRUE(group.ok());
+    auto parts = (*group)->TakePartitions("events");
+    ASSERT_EQ(ReadUntil(**group, parts, 10).size(), 10u);
+    ASSERT_TRUE((*group)->CommitPositionsOrFail(unpublished_pointer).ok());
+    auto committed = (*group)->CommittedMetadata({"events"});
+    ASSERT_TRUE(committed.ok()) << committed.status();
+    ASSERT_EQ(committed->size(), 2u);
+    for (const auto& p : *committed) {
+      EXPECT_EQ(p.metadata, unpublished_pointer) << p.partition;
+      EXPECT_TRUE(p.assigned);
+    }
+  }
+
+  // Another process (no access to the first one's state directory).
+  {
+    auto f = KafkaOutputFactory::Open(ko, {{"s", "out"}}, true, "job.staging");
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Complete(unpublished_pointer).ok());
+    EXPECT_EQ((*f)->recovered(), 50u);
+    // Completing again, or completing the published interval: nothing twice.
+    ASSERT_TRUE((*f)->Complete(unpublished_pointer).ok());
+    ASSERT_TRUE((*f)->Complete(published_pointer).ok());
+    EXPECT_EQ((*f)->recovered(), 50u);
+    // Not a pointer of Eddy's: ignored.
+    EXPECT_TRUE((*f)->Complete("someone else's metadata").ok());
+  }
+  ExpectEachOnce(c.bootstrap, "out", 150);
+}
+
 }  // namespace
 }  // namespace eddy

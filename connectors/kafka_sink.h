@@ -95,6 +95,8 @@ class KafkaOutputFactory final : public OutputFactory {
   }
   // Bytes written and not yet staged.
   size_t held_bytes() const { return held_bytes_; }
+  // Records staged and not yet published.
+  size_t staged_records() const { return staged_.size(); }
   // Records republished by Recover (those a crash kept from the brokers).
   uint64_t recovered() const { return recovered_; }
 

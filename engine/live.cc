@@ -1,7 +1,9 @@
 #include "engine/live.h"
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <unistd.h>
 
@@ -254,21 +256,29 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     // refused commit (partitions moving) or a partition taken from this
     // process mid-interval: nothing of the interval is published, and the
     // run restarts from its last checkpoint (= the committed offsets).
-    run.before_commit = [c, out, &published](StateDirectory::Batch& batch) -> absl::Status {
+    run.before_commit = [c, out, &published, &source_topics,
+                         &complete_intervals](StateDirectory::Batch& batch) -> absl::Status {
       if (c->TakeRevocation()) return absl::AbortedError(kRebalanced);
+      // Partitions gained: their previous owner's last interval is completed
+      // before this process commits anything over its pointer.
+      bool gained = false;
+      for (const std::string& t : source_topics) gained = c->TakeAssignmentChange(t) || gained;
+      if (gained) EDDY_RETURN_IF_ERROR(complete_intervals());
       EDDY_RETURN_IF_ERROR(out->Stage(batch));
       EDDY_ASSIGN_OR_RETURN(const std::string pointer, out->ShareStaged());
       if (!c->CommitPositionsOrFail(pointer).ok()) return absl::AbortedError(kRebalanced);
       published.insert(pointer);
       return absl::OkStatus();
     };
-    run.after_checkpoint = [out]() -> absl::Status { return out->Publish(); };
-    // Partitions gained: their previous owner's last interval may need
-    // completing first.
-    run.wants_restart = [c, &source_topics] {
-      bool gained = false;
-      for (const std::string& t : source_topics) gained = c->TakeAssignmentChange(t) || gained;
-      return gained;
+    // Failpoint for tests: EDDY_FAULT_KILL_BEFORE_PUBLISH=N kills this
+    // process (SIGKILL) after committing its N-th interval with outputs,
+    // before publishing any of them: the worst moment to die.
+    const char* fault = std::getenv("EDDY_FAULT_KILL_BEFORE_PUBLISH");
+    const long kill_at = fault != nullptr ? std::atol(fault) : 0;
+    auto intervals = std::make_shared<long>(0);
+    run.after_checkpoint = [out, kill_at, intervals]() -> absl::Status {
+      if (kill_at > 0 && out->staged_records() > 0 && ++*intervals == kill_at) raise(SIGKILL);
+      return out->Publish();
     };
     run.wants_checkpoint = [out] { return out->held_bytes() > (size_t{64} << 20); };
   } else {
@@ -342,10 +352,9 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
         !(options.stop != nullptr && options.stop->load())) {
       // Key groups moved between processes: the checkpoint is taken; take
       // the new share's state and continue.
-      std::fprintf(stderr, "eddy run %s: partitions moved; %scontinuing\n", options.job.c_str(),
-                   exchanges.empty() ? "" : "restoring keyed state and ");
+      std::fprintf(stderr, "eddy run %s: partitions moved; restoring keyed state and continuing\n",
+                   options.job.c_str());
       for (auto& x : exchanges) EDDY_RETURN_IF_ERROR(x->Restore(*state));
-      if (options.exactly_once) EDDY_RETURN_IF_ERROR(complete_intervals());
       EDDY_ASSIGN_OR_RETURN(graph, info->factory(JobConfig(options.params)));
       EDDY_RETURN_IF_ERROR(connect_exchanges(graph));
       inputs = bind_inputs();

@@ -456,10 +456,11 @@ TEST_F(KafkaRunTest, ExactlyOnceScaleUpMidStreamLosesNothingAndRestartsFromTheCh
   EXPECT_EQ(Sorted(got), Sorted(want)) << got.size() << " written, " << want.size() << " expected";
 }
 
-// Two members with --exactly-once; one is killed with SIGKILL mid-stream
-// (possibly mid-publish). The survivor completes what the dead one committed
-// but had not published, continues from its committed offsets, and the
-// outputs hold every expected record exactly once.
+// Two members with --exactly-once; one is killed with SIGKILL mid-stream at
+// the worst moment: its interval committed (offsets and checkpoint), none of
+// its outputs published. The survivor completes that interval, continues
+// from the committed offsets, and the outputs hold every expected record
+// exactly once.
 TEST_F(KafkaRunTest, ExactlyOnceAcrossMembersWhenOneIsKilled) {
   const std::string events = Generate("events.jsonl", 12000, 7);
   const auto [want, dead] = Replay(events);
@@ -468,7 +469,7 @@ TEST_F(KafkaRunTest, ExactlyOnceAcrossMembersWhenOneIsKilled) {
   args_a.push_back("--exactly-once");
   args_b.push_back("--exactly-once");
   const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
-  const pid_t a = SpawnEddy(args_a, log_a);
+  const pid_t a = SpawnEddy(args_a, log_a, {"EDDY_FAULT_KILL_BEFORE_PUBLISH=3"});
   const pid_t b = SpawnEddy(args_b, log_b);
   const auto owns_two = [](const std::string& log) {
     const std::vector<std::string> lines = Lines(ReadFileOrEmpty(log));
@@ -478,11 +479,8 @@ TEST_F(KafkaRunTest, ExactlyOnceAcrossMembersWhenOneIsKilled) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_TRUE(owns_two(log_a) && owns_two(log_b)) << ReadFileOrEmpty(log_a) << ReadFileOrEmpty(log_b);
-  ProduceInSlices(events, std::chrono::milliseconds(300), [&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));
-    kill(a, SIGKILL);
-  });
-  WaitExit(a);
+  ProduceInSlices(events, std::chrono::milliseconds(300));
+  EXPECT_EQ(WaitExit(a), -1) << "A was to die by SIGKILL before publishing\n" << ReadFileOrEmpty(log_a);
   WaitForAll("qualified_plays.plays", want);
   WaitForRecords("qualified_plays.dlq", dead);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -491,6 +489,8 @@ TEST_F(KafkaRunTest, ExactlyOnceAcrossMembersWhenOneIsKilled) {
   const std::vector<std::string> got = ReadWithKcat("qualified_plays.plays");
   EXPECT_EQ(Sorted(got), Sorted(want)) << got.size() << " written, " << want.size() << " expected";
   EXPECT_EQ(ReadWithKcat("qualified_plays.dlq").size(), dead);
+  EXPECT_NE(ReadFileOrEmpty(log_b).find("left unfinished"), std::string::npos)
+      << ReadFileOrEmpty(log_b);
 }
 
 TEST_F(KafkaRunTest, DeploymentMistakesFailFastWithOneClearLine) {

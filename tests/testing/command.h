@@ -45,10 +45,15 @@ inline std::string EddyBinary() {
 }
 
 // Starts the `eddy` binary with `args` (stdout and stderr appended to
-// `log`); returns its pid.
-inline pid_t SpawnEddy(const std::vector<std::string>& args, const std::string& log) {
+// `log`) and `env` ("NAME=VALUE") added to its environment; returns its pid.
+inline pid_t SpawnEddy(const std::vector<std::string>& args, const std::string& log,
+                       const std::vector<std::string>& env = {}) {
   const pid_t pid = fork();
   if (pid == 0) {
+    for (const std::string& e : env) {
+      const size_t eq = e.find('=');
+      if (eq != std::string::npos) setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
+    }
     std::vector<char*> argv;
     std::string bin = EddyBinary();
     argv.push_back(bin.data());

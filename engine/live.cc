@@ -213,8 +213,13 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   KafkaConsumerGroup* c = consumer.get();
   KafkaOutputFactory* out = outputs.get();
   run.wait_for_input = [c](absl::Duration d) { c->WaitForRecords(d); };
-  // Exactly-once: staged intervals known to be fully published.
+  // Exactly-once: staged intervals known to be fully published (bounded:
+  // forgetting one only costs a check that finds it complete).
   std::set<std::string> published;
+  const auto remember = [&published](const std::string& pointer) {
+    if (published.size() >= 1024) published.clear();
+    published.insert(pointer);
+  };
   std::vector<std::string> source_topics;
   for (const std::string& source : sources) source_topics.push_back(topics.at(source));
   // Completes the intervals other members (or this one, before a crash)
@@ -228,7 +233,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       if (!p.assigned || published.count(p.metadata) > 0) continue;
       const uint64_t before = outputs->recovered();
       EDDY_RETURN_IF_ERROR(outputs->Complete(p.metadata));
-      published.insert(p.metadata);
+      remember(p.metadata);
       if (outputs->recovered() > before) {
         std::fprintf(stderr, "eddy run %s: published %llu outputs of an interval %s left unfinished\n",
                      options.job.c_str(),
@@ -256,7 +261,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     // refused commit (partitions moving) or a partition taken from this
     // process mid-interval: nothing of the interval is published, and the
     // run restarts from its last checkpoint (= the committed offsets).
-    run.before_commit = [c, out, &published, &source_topics,
+    run.before_commit = [c, out, &remember, &source_topics,
                          &complete_intervals](StateDirectory::Batch& batch) -> absl::Status {
       if (c->TakeRevocation()) return absl::AbortedError(kRebalanced);
       // Partitions gained: their previous owner's last interval is completed
@@ -267,7 +272,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       EDDY_RETURN_IF_ERROR(out->Stage(batch));
       EDDY_ASSIGN_OR_RETURN(const std::string pointer, out->ShareStaged());
       if (!c->CommitPositionsOrFail(pointer).ok()) return absl::AbortedError(kRebalanced);
-      published.insert(pointer);
+      remember(pointer);
       return absl::OkStatus();
     };
     // Failpoint for tests: EDDY_FAULT_KILL_BEFORE_PUBLISH=N kills this

@@ -43,6 +43,14 @@ Cluster StartCluster(const std::vector<std::pair<std::string, int>>& topics) {
   return c;
 }
 
+// A fresh state directory for one test, named after it.
+absl::StatusOr<std::unique_ptr<StateDirectory>> OpenStateDirectory(const std::string& name) {
+  StateDirectory::Options so;
+  so.path = ::testing::TempDir() + "/eddy_kafka_" + name + "_" + std::to_string(getpid());
+  so.job = "eos";
+  return StateDirectory::Open(so);
+}
+
 KafkaConsumerGroup::Options GroupOptions(const Cluster& c, const std::string& topic) {
   KafkaConsumerGroup::Options o;
   o.kafka.brokers = c.bootstrap;
@@ -355,11 +363,7 @@ TEST(KafkaSinkTest, ARefusedDeliveryFailsTheWriterInsteadOfDroppingRecords) {
 
 TEST(KafkaSinkTest, ExactlyOnceStagesWithTheCheckpointAndRecoversAnInterruptedPublish) {
   Cluster c = StartCluster({{"out", 2}});
-  const std::string dir = ::testing::TempDir() + "/eddy_kafka_eos_" + std::to_string(getpid());
-  StateDirectory::Options so;
-  so.path = dir;
-  so.job = "eos";
-  auto state = StateDirectory::Open(so);
+  auto state = OpenStateDirectory("eos");
   ASSERT_TRUE(state.ok()) << state.status();
   KafkaOptions ko;
   ko.brokers = c.bootstrap;
@@ -420,11 +424,7 @@ TEST(KafkaSinkTest, ExactlyOnceStagesWithTheCheckpointAndRecoversAnInterruptedPu
 // whichever process finds the pointer, exactly once.
 TEST(KafkaSinkTest, AnotherProcessCompletesAStagedIntervalFromTheCommittedPointer) {
   Cluster c = StartCluster({{"out", 2}, {"job.staging", 1}, {"events", 2}});
-  const std::string dir = ::testing::TempDir() + "/eddy_kafka_share_" + std::to_string(getpid());
-  StateDirectory::Options so;
-  so.path = dir;
-  so.job = "eos";
-  auto state = StateDirectory::Open(so);
+  auto state = OpenStateDirectory("share");
   ASSERT_TRUE(state.ok()) << state.status();
   KafkaOptions ko;
   ko.brokers = c.bootstrap;

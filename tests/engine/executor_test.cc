@@ -415,6 +415,26 @@ TEST(ExecutorTest, TimersFireOnceInTimestampOrderWhenTheWatermarkPassesThem) {
   }
 }
 
+// Keyed timers whose sink "fired" records the watermark each fired at.
+absl::StatusOr<JobGraph> TimerWatermarkJob(const EventTimeOptions& et) {
+  JobBuilder job("timer_watermarks");
+  job.Source<Ev>("events", ParseEv)
+      .WithEventTime(&Ev::ts, et)
+      .KeyBy(&Ev::key)
+      .Process("timers", TimerRecorder{})
+      .Sink("fired", [](const Fired& f, std::string& out) { absl::StrAppend(&out, f.watermark); });
+  return std::move(job).Build();
+}
+
+// Timers of TimerWatermarkJob that fired before the end of the input.
+size_t FiredBeforeTheEnd(MemoryOutputs& outputs) {
+  size_t n = 0;
+  for (const std::string& wm : outputs.lines("fired")) {
+    if (wm != absl::StrCat(kMaxEventTime)) ++n;
+  }
+  return n;
+}
+
 TEST(ExecutorTest, IdlePartitionStopsHoldingBackTheWatermark) {
   // Partition "quiet" has one early record, then nothing until the very end.
   // Without an idle timeout the windows can only fire at the end of input;
@@ -424,15 +444,9 @@ TEST(ExecutorTest, IdlePartitionStopsHoldingBackTheWatermark) {
   const std::vector<std::string> quiet = {"10000,2,1", "30000,2,1"};
 
   auto run = [&](int64_t idle_ms) {
-    JobBuilder job("idle");
     EventTimeOptions et;
     et.idle_timeout = absl::Milliseconds(idle_ms);
-    job.Source<Ev>("events", ParseEv)
-        .WithEventTime(&Ev::ts, et)
-        .KeyBy(&Ev::key)
-        .Process("timers", TimerRecorder{})
-        .Sink("fired", [](const Fired& f, std::string& out) { absl::StrAppend(&out, f.watermark); });
-    absl::StatusOr<JobGraph> graph = std::move(job).Build();
+    absl::StatusOr<JobGraph> graph = TimerWatermarkJob(et);
     EXPECT_TRUE(graph.ok());
     Executor::Inputs inputs;
     inputs["events"].push_back(std::make_unique<MemoryInput>("busy", busy));
@@ -444,11 +458,7 @@ TEST(ExecutorTest, IdlePartitionStopsHoldingBackTheWatermark) {
     EXPECT_TRUE(stats.ok());
     // Both partitions are read from the first batch on: nothing is late.
     EXPECT_EQ(stats->late_events, 0u);
-    size_t before_end = 0;
-    for (const std::string& wm : outputs.lines("fired")) {
-      if (wm != absl::StrCat(kMaxEventTime)) ++before_end;
-    }
-    return before_end;
+    return FiredBeforeTheEnd(outputs);
   };
   EXPECT_EQ(run(/*idle_ms=*/0), 0u);
   EXPECT_GT(run(/*idle_ms=*/1000), 1000u);
@@ -460,15 +470,9 @@ TEST(ExecutorTest, APartitionThatDeliversThenRunsDryAdvancesTheWatermark) {
   // input ends, although a later poll in the same batch came back empty.
   std::vector<std::string> lines;
   for (int i = 0; i < 500; ++i) lines.push_back(absl::StrCat(10'000 + i * 100, ",", i % 7, ",1"));
-  JobBuilder job("live");
   EventTimeOptions et;
   et.max_out_of_orderness = absl::Milliseconds(100);
-  job.Source<Ev>("events", ParseEv)
-      .WithEventTime(&Ev::ts, et)
-      .KeyBy(&Ev::key)
-      .Process("timers", TimerRecorder{})
-      .Sink("fired", [](const Fired& f, std::string& out) { absl::StrAppend(&out, f.watermark); });
-  absl::StatusOr<JobGraph> graph = std::move(job).Build();
+  absl::StatusOr<JobGraph> graph = TimerWatermarkJob(et);
   ASSERT_TRUE(graph.ok());
   Executor::Inputs inputs;
   inputs["events"].push_back(std::make_unique<MemoryInput>("live", lines, /*silent_reads=*/50));
@@ -477,11 +481,7 @@ TEST(ExecutorTest, APartitionThatDeliversThenRunsDryAdvancesTheWatermark) {
   ro.batch_size = 4096;  // the whole burst fits in one batch, then a poll finds nothing
   absl::StatusOr<RunStats> stats = Executor::Run(*std::move(graph), std::move(inputs), outputs, ro);
   ASSERT_TRUE(stats.ok()) << stats.status();
-  size_t before_end = 0;
-  for (const std::string& wm : outputs.lines("fired")) {
-    if (wm != absl::StrCat(kMaxEventTime)) ++before_end;
-  }
-  EXPECT_GT(before_end, 0u);
+  EXPECT_GT(FiredBeforeTheEnd(outputs), 0u);
 }
 
 TEST(ExecutorTest, EveryFileIsReadFromTheStartSoInOrderDataIsNeverLate) {

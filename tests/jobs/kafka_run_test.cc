@@ -155,10 +155,30 @@ class KafkaRunTest : public ::testing::Test {
     ASSERT_GE(got.size(), n) << "timed out waiting for " << topic;
   }
 
-  std::vector<std::string> RunArgs(const std::string& state_dir) {
-    return {"run", "qualified_plays", "--brokers", bootstrap_, "--state-dir", state_dir,
-            "--checkpoint-interval-ms", "300", "--status-interval-ms", "500",
-            "--kafka", "session.timeout.ms=6000", "--kafka", "heartbeat.interval.ms=500"};
+  // Waits (up to a minute) until the last line of every log contains
+  // `text` (status lines: e.g. how many partitions a member owns).
+  bool WaitForStatus(const std::vector<std::string>& logs, const std::string& text) {
+    const auto all = [&] {
+      for (const std::string& log : logs) {
+        const std::vector<std::string> lines = Lines(ReadFileOrEmpty(log));
+        if (lines.empty() || lines.back().find(text) == std::string::npos) return false;
+      }
+      return true;
+    };
+    for (int i = 0; i < 600 && !all(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return all();
+  }
+
+  std::vector<std::string> RunArgs(const std::string& state_dir,
+                                   const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {
+        "run", "qualified_plays", "--brokers", bootstrap_, "--state-dir", state_dir,
+        "--checkpoint-interval-ms", "300", "--status-interval-ms", "500",
+        "--kafka", "session.timeout.ms=6000", "--kafka", "heartbeat.interval.ms=500"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
   }
 
   std::string dir_;
@@ -321,14 +341,8 @@ TEST_F(KafkaRunTest, KeyedStateMovesToTheSurvivorThroughTheChangelog) {
   const pid_t a = SpawnEddy(run_args(dir_ + "/state_a"), log_a);
   const pid_t b = SpawnEddy(run_args(dir_ + "/state_b"), log_b);
   // Both members own half: two input and two repartition partitions each.
-  const auto owns_half = [](const std::string& log) {
-    const std::vector<std::string> lines = Lines(ReadFileOrEmpty(log));
-    return !lines.empty() && lines.back().find(", 4 partitions,") != std::string::npos;
-  };
-  for (int i = 0; i < 600 && !(owns_half(log_a) && owns_half(log_b)); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE(owns_half(log_a) && owns_half(log_b)) << ReadFileOrEmpty(log_a) << ReadFileOrEmpty(log_b);
+  ASSERT_TRUE(WaitForStatus({log_a, log_b}, ", 4 partitions,"))
+      << ReadFileOrEmpty(log_a) << ReadFileOrEmpty(log_b);
   ProduceWithKcat(first, "listen_counts.events");
   std::this_thread::sleep_for(std::chrono::seconds(2));
   ProduceInSlices(
@@ -418,10 +432,8 @@ TEST_F(KafkaRunTest, ExactlyOnceOutputsSurviveSigkillsWithoutLossOrDuplicates) {
 TEST_F(KafkaRunTest, ExactlyOnceScaleUpMidStreamLosesNothingAndRestartsFromTheCheckpoint) {
   const std::string events = Generate("events.jsonl", 12000, 6);
   const auto [want, dead] = Replay(events);
-  std::vector<std::string> args_a = RunArgs(dir_ + "/state_a");
-  std::vector<std::string> args_b = RunArgs(dir_ + "/state_b");
-  args_a.push_back("--exactly-once");
-  args_b.push_back("--exactly-once");
+  const std::vector<std::string> args_a = RunArgs(dir_ + "/state_a", {"--exactly-once"});
+  const std::vector<std::string> args_b = RunArgs(dir_ + "/state_b", {"--exactly-once"});
   const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
   const pid_t a = SpawnEddy(args_a, log_a);
   pid_t b = -1;
@@ -464,21 +476,13 @@ TEST_F(KafkaRunTest, ExactlyOnceScaleUpMidStreamLosesNothingAndRestartsFromTheCh
 TEST_F(KafkaRunTest, ExactlyOnceAcrossMembersWhenOneIsKilled) {
   const std::string events = Generate("events.jsonl", 12000, 7);
   const auto [want, dead] = Replay(events);
-  std::vector<std::string> args_a = RunArgs(dir_ + "/state_a");
-  std::vector<std::string> args_b = RunArgs(dir_ + "/state_b");
-  args_a.push_back("--exactly-once");
-  args_b.push_back("--exactly-once");
+  const std::vector<std::string> args_a = RunArgs(dir_ + "/state_a", {"--exactly-once"});
+  const std::vector<std::string> args_b = RunArgs(dir_ + "/state_b", {"--exactly-once"});
   const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
   const pid_t a = SpawnEddy(args_a, log_a, {"EDDY_FAULT_KILL_BEFORE_PUBLISH=3"});
   const pid_t b = SpawnEddy(args_b, log_b);
-  const auto owns_two = [](const std::string& log) {
-    const std::vector<std::string> lines = Lines(ReadFileOrEmpty(log));
-    return !lines.empty() && lines.back().find(", 2 partitions,") != std::string::npos;
-  };
-  for (int i = 0; i < 600 && !(owns_two(log_a) && owns_two(log_b)); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE(owns_two(log_a) && owns_two(log_b)) << ReadFileOrEmpty(log_a) << ReadFileOrEmpty(log_b);
+  ASSERT_TRUE(WaitForStatus({log_a, log_b}, ", 2 partitions,"))
+      << ReadFileOrEmpty(log_a) << ReadFileOrEmpty(log_b);
   ProduceInSlices(events, std::chrono::milliseconds(300));
   EXPECT_EQ(WaitExit(a), -1) << "A was to die by SIGKILL before publishing\n" << ReadFileOrEmpty(log_a);
   WaitForAll("qualified_plays.plays", want);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "engine/status_macros.h"
 
 namespace eddy {
 namespace kafka_internal {
@@ -88,6 +89,20 @@ absl::StatusOr<rd_kafka_s*> NewClient(KafkaClient client, rd_kafka_conf_s* conf)
         errstr));
   }
   return rk;
+}
+
+absl::StatusOr<rd_kafka_s*> NewProducer(const KafkaOptions& options, void* opaque,
+                                        DeliveryCallback on_delivery) {
+  const std::map<std::string, std::string> defaults = {
+      {"client.id", options.client_id},
+      {"enable.idempotence", "true"},
+      {"compression.type", "lz4"},
+      {"linger.ms", "1"},
+  };
+  EDDY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, MakeConf(options, KafkaClient::kProducer, defaults));
+  rd_kafka_conf_set_opaque(conf, opaque);
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  return NewClient(KafkaClient::kProducer, conf);
 }
 
 absl::StatusOr<std::map<std::string, int>> ListTopics(rd_kafka_s* rk, const KafkaOptions& options) {

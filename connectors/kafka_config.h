@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 
 struct rd_kafka_conf_s;
+struct rd_kafka_message_s;
 struct rd_kafka_s;
 
 namespace eddy {
@@ -44,6 +45,14 @@ bool IsSecretProperty(const std::string& key);
 // Creates a client of kind `client` from `conf`, which it takes (also on
 // error).
 absl::StatusOr<rd_kafka_s*> NewClient(KafkaClient client, rd_kafka_conf_s* conf);
+
+// Eddy's producers (outputs, exchanges): idempotent (no duplicates or
+// reordering from retries), lz4, latency first (linger.ms=1; batches still
+// fill at high rates), `options` applied over these. Delivery reports go to
+// `on_delivery` with `opaque`.
+using DeliveryCallback = void (*)(rd_kafka_s*, const rd_kafka_message_s*, void*);
+absl::StatusOr<rd_kafka_s*> NewProducer(const KafkaOptions& options, void* opaque,
+                                        DeliveryCallback on_delivery);
 
 // The partition count of every topic the cluster has. Errors: Unavailable
 // when the brokers do not answer within `options.connect_timeout`.

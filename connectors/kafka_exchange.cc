@@ -96,17 +96,8 @@ absl::StatusOr<std::unique_ptr<KafkaExchange>> KafkaExchange::Open(Options optio
 }
 
 absl::Status KafkaExchange::Connect() {
-  const std::map<std::string, std::string> defaults = {
-      {"client.id", options_.kafka.client_id},
-      {"enable.idempotence", "true"},
-      {"compression.type", "lz4"},
-      {"linger.ms", "1"},
-  };
-  EDDY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
-                        kafka_internal::MakeConf(options_.kafka, KafkaClient::kProducer, defaults));
-  rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_dr_msg_cb(conf, KafkaExchangeCallbacks::Delivery);
-  EDDY_ASSIGN_OR_RETURN(producer_, kafka_internal::NewClient(KafkaClient::kProducer, conf));
+  EDDY_ASSIGN_OR_RETURN(producer_, kafka_internal::NewProducer(options_.kafka, this,
+                                                               KafkaExchangeCallbacks::Delivery));
   EDDY_ASSIGN_OR_RETURN(const auto counts, kafka_internal::ListTopics(producer_, options_.kafka));
   std::vector<std::string> missing;
   for (const std::string& t : {options_.repartition_topic, options_.changelog_topic}) {

@@ -59,22 +59,13 @@ absl::StatusOr<std::unique_ptr<KafkaOutputFactory>> KafkaOutputFactory::Open(
 absl::Status KafkaOutputFactory::Connect(const KafkaOptions& options) {
   options_ = options;
   run_id_ = absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(absl::BitGen())), "-", getpid());
-  const std::map<std::string, std::string> defaults = {
-      {"client.id", options.client_id},
-      {"enable.idempotence", "true"},
-      {"compression.type", "lz4"},
-      {"linger.ms", "1"},  // latency first; batches still fill at high rates
-  };
-  EDDY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf,
-                        kafka_internal::MakeConf(options, KafkaClient::kProducer, defaults));
-  rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_dr_msg_cb(conf, KafkaSinkCallbacks::Delivery);
+  EDDY_ASSIGN_OR_RETURN(rk_, kafka_internal::NewProducer(options, this, KafkaSinkCallbacks::Delivery));
   char max_bytes[32];
   size_t max_bytes_size = sizeof(max_bytes);
-  if (rd_kafka_conf_get(conf, "message.max.bytes", max_bytes, &max_bytes_size) == RD_KAFKA_CONF_OK) {
+  if (rd_kafka_conf_get(rd_kafka_conf(rk_), "message.max.bytes", max_bytes, &max_bytes_size) ==
+      RD_KAFKA_CONF_OK) {
     (void)absl::SimpleAtoi(max_bytes, &max_message_bytes_);
   }
-  EDDY_ASSIGN_OR_RETURN(rk_, kafka_internal::NewClient(KafkaClient::kProducer, conf));
   EDDY_ASSIGN_OR_RETURN(partitions_, kafka_internal::ListTopics(rk_, options));
   std::vector<std::string> missing;
   for (const auto& [name, topic] : topics_) {

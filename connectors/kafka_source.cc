@@ -470,26 +470,8 @@ void KafkaConsumerGroup::WaitForRecords(absl::Duration timeout) {
   (void)Pump(static_cast<int>(absl::ToInt64Milliseconds(timeout)));
 }
 
-absl::Status KafkaConsumerGroup::CommitPositions(bool wait) {
-  EDDY_RETURN_IF_ERROR(error_);
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-  for (const auto& p : partitions_) {
-    if (p->assigned && p->next_offset >= 0) {
-      rd_kafka_topic_partition_list_add(list, p->topic.c_str(), p->id)->offset = p->next_offset;
-    }
-  }
-  if (list->cnt > 0) {
-    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, wait ? 0 : 1);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-      OnError(err, rd_kafka_err2str(err));
-    }
-  }
-  rd_kafka_topic_partition_list_destroy(list);
-  return absl::OkStatus();
-}
-
-absl::Status KafkaConsumerGroup::CommitPositionsOrFail(const std::string& metadata) {
-  EDDY_RETURN_IF_ERROR(error_);
+rd_kafka_topic_partition_list_t* KafkaConsumerGroup::AssignedPositions(
+    const std::string& metadata) const {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   for (const auto& p : partitions_) {
     if (!p->assigned || p->next_offset < 0) continue;
@@ -502,6 +484,25 @@ absl::Status KafkaConsumerGroup::CommitPositionsOrFail(const std::string& metada
       tp->metadata_size = metadata.size();
     }
   }
+  return list;
+}
+
+absl::Status KafkaConsumerGroup::CommitPositions(bool wait) {
+  EDDY_RETURN_IF_ERROR(error_);
+  rd_kafka_topic_partition_list_t* list = AssignedPositions("");
+  if (list->cnt > 0) {
+    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, wait ? 0 : 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      OnError(err, rd_kafka_err2str(err));
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  return absl::OkStatus();
+}
+
+absl::Status KafkaConsumerGroup::CommitPositionsOrFail(const std::string& metadata) {
+  EDDY_RETURN_IF_ERROR(error_);
+  rd_kafka_topic_partition_list_t* list = AssignedPositions(metadata);
   absl::Status status;
   if (list->cnt > 0) {
     rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, 0);

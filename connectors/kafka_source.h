@@ -150,6 +150,9 @@ class KafkaConsumerGroup {
   void OnRebalance(int err, rd_kafka_topic_partition_list_s* parts);
   Partition* Find(const char* topic, int32_t id);
   void Drop(Partition& p);
+  // The assigned partitions' positions (with `metadata` if not empty), for
+  // a commit. The caller destroys the list.
+  rd_kafka_topic_partition_list_s* AssignedPositions(const std::string& metadata) const;
   void Pause(Partition& p, bool pause);
   // Drops what is buffered and continues the (assigned) partition at `offset`.
   absl::Status Rewind(Partition& p, int64_t offset);

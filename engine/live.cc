@@ -57,19 +57,7 @@ absl::StatusOr<std::map<std::string, std::string>> JobTopics(
   return topics;
 }
 
-std::vector<ExchangeTopics> JobExchangeTopics(const JobGraph& graph, const std::string& job) {
-  std::vector<ExchangeTopics> out;
-  for (const auto& node : graph.nodes()) {
-    if (!node->exchanges_keys()) continue;
-    out.push_back({node->name(), absl::StrCat(job, ".", node->name(), ".repartition"),
-                   absl::StrCat(job, ".", node->name(), ".changelog")});
-  }
-  return out;
-}
-
 namespace {
-
-constexpr char kRebalanced[] = "partitions were revoked since the last checkpoint";
 
 // The KeyBys of `graph`, in graph order (the order of JobExchangeTopics).
 std::vector<Node*> KeyBys(const JobGraph& graph) {
@@ -79,6 +67,21 @@ std::vector<Node*> KeyBys(const JobGraph& graph) {
   }
   return out;
 }
+
+}  // namespace
+
+std::vector<ExchangeTopics> JobExchangeTopics(const JobGraph& graph, const std::string& job) {
+  std::vector<ExchangeTopics> out;
+  for (const Node* key_by : KeyBys(graph)) {
+    out.push_back({key_by->name(), absl::StrCat(job, ".", key_by->name(), ".repartition"),
+                   absl::StrCat(job, ".", key_by->name(), ".changelog")});
+  }
+  return out;
+}
+
+namespace {
+
+constexpr char kRebalanced[] = "partitions were revoked since the last checkpoint";
 
 // The tables of the keyed operators reading each KeyBy: "<operator>/".
 std::vector<std::string> TablePrefixes(const JobGraph& graph, const Node* key_by) {
@@ -151,6 +154,10 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     return inputs;
   };
   Executor::Inputs inputs = bind_inputs();
+  // Input partitions over all sources: the first watermark entries that
+  // exchanges carry (connectors/kafka_exchange.h).
+  uint32_t source_entries = 0;
+  for (const auto& [source, parts] : inputs) source_entries += static_cast<uint32_t>(parts.size());
 
   StateDirectory::Options so;
   so.path = options.state_dir.empty() ? "eddy-state/" + group : options.state_dir;
@@ -168,10 +175,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     const std::vector<Node*> key_bys = KeyBys(graph);
     // Watermark entries: every source partition, then each exchange's
     // partitions (for the exchanges after it).
-    uint32_t entries = 0;
-    for (const std::string& source : sources) {
-      entries += static_cast<uint32_t>(consumer->TakePartitions(topics.at(source)).size());
-    }
+    uint32_t entries = source_entries;
     for (size_t i = 0; i < exchange_topics.size(); ++i) {
       KafkaExchange::Options xo;
       xo.kafka = co.kafka;
@@ -293,10 +297,6 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     // Each exchange's markers carry the watermarks of what feeds it: the
     // input partitions this process reads, and its partitions of the
     // exchanges before it (never its own: that would wait on itself).
-    uint32_t source_entries = 0;
-    for (const std::string& source : sources) {
-      source_entries += static_cast<uint32_t>(consumer->TakePartitions(topics.at(source)).size());
-    }
     // Sent one batch late: the records of this batch, sent after the
     // markers, may lie below this batch's watermark.
     using Watermarks = std::vector<std::pair<uint32_t, EventTime>>;

@@ -1,5 +1,7 @@
 #include "connectors/kafka_exchange.h"
 
+#include "connectors/kafka_sink.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -191,7 +193,12 @@ absl::Status KafkaExchange::Send(uint32_t key_group, EventTime ts, absl::string_
   buffer_.push_back('R');
   PutFixed64(buffer_, ts);
   buffer_.append(value.data(), value.size());
-  return Produce(options_.repartition_topic, PartitionOfKeyGroup(key_group, partitions_), buffer_);
+  return Emit(PartitionOfKeyGroup(key_group, partitions_), buffer_);
+}
+
+absl::Status KafkaExchange::Emit(int32_t partition, absl::string_view value) {
+  if (options_.hold) return options_.hold(options_.repartition_topic, partition, value);
+  return Produce(options_.repartition_topic, partition, value);
 }
 
 absl::Status KafkaExchange::SendMarkers(
@@ -202,9 +209,7 @@ absl::Status KafkaExchange::SendMarkers(
     for (int i = 0; i < 4; ++i) marker.push_back(static_cast<char>((index >> (8 * i)) & 0xFF));
     PutFixed64(marker, watermark);
   }
-  for (int r = 0; r < partitions_; ++r) {
-    EDDY_RETURN_IF_ERROR(Produce(options_.repartition_topic, r, marker));
-  }
+  for (int r = 0; r < partitions_; ++r) EDDY_RETURN_IF_ERROR(Emit(r, marker));
   return absl::OkStatus();
 }
 
@@ -272,6 +277,13 @@ absl::StatusOr<EventTime> KafkaExchange::Poll(
   return result;
 }
 
+bool KafkaExchange::NeedsRestore() const {
+  for (int r = 0; r < partitions_; ++r) {
+    if (inputs_[r]->assigned() && !owned_[r].held) return true;
+  }
+  return false;
+}
+
 void KafkaExchange::OwnedWatermarks(uint32_t base,
                                     std::vector<std::pair<uint32_t, EventTime>>& out) const {
   for (int r = 0; r < partitions_; ++r) {
@@ -288,12 +300,13 @@ bool KafkaExchange::OwnsTable(const std::string& table) const {
   return false;
 }
 
-absl::Status KafkaExchange::WriteChangelog(const StateDirectory& dir,
-                                           StateDirectory::Batch& batch) {
-  const std::string checkpoint = absl::StrCat(options_.sender_id, ":", ++checkpoints_);
-  std::vector<bool> touched(partitions_, false);
+absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
+                                         const StateDirectory::Batch& batch,
+                                         const std::string& interval) {
+  std::vector<bool>& touched = touched_;
+  touched.assign(partitions_, false);
   ChangelogRecord rec;
-  rec.checkpoint = checkpoint;
+  rec.checkpoint = interval;
   for (const StateDirectory::Batch::Op& op : batch.ops()) {
     const std::string& table = dir.table_names()[op.table];
     if (!OwnsTable(table) || op.key.size() < 2) continue;
@@ -312,6 +325,14 @@ absl::Status KafkaExchange::WriteChangelog(const StateDirectory& dir,
     EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(rec)));
     touched[r] = true;
   }
+  // Exactly-once: acknowledged before the offset commit that makes them count.
+  return options_.hold ? Flush() : absl::OkStatus();
+}
+
+absl::Status KafkaExchange::WriteMarkers(StateDirectory::Batch& batch,
+                                         const std::string& interval) {
+  if (static_cast<int>(touched_.size()) != partitions_) touched_.assign(partitions_, false);
+  const std::vector<bool>& touched = touched_;
   std::vector<uint64_t> tickets(partitions_, 0);
   for (int r = 0; r < partitions_; ++r) {
     Owned& o = owned_[r];
@@ -326,7 +347,7 @@ absl::Status KafkaExchange::WriteChangelog(const StateDirectory& dir,
     const int64_t position = consumed_[r] >= 0 ? consumed_[r] : o.position;
     if (!touched[r] && position == o.position) continue;
     ChangelogRecord marker;
-    marker.checkpoint = checkpoint;
+    marker.checkpoint = interval;
     marker.kind = ChangelogRecord::kCommit;
     marker.base = o.pointer;
     marker.position = position;
@@ -505,8 +526,22 @@ absl::Status KafkaExchange::Restore(StateDirectory& dir) {
   return status;
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> KafkaExchange::CommittedIntervals() {
+  EDDY_ASSIGN_OR_RETURN(const auto committed,
+                        group_->CommittedMetadata({options_.repartition_topic}));
+  std::vector<std::pair<std::string, int64_t>> out(partitions_, {std::string(), -1});
+  for (size_t r = 0; r < committed.size() && r < out.size(); ++r) {
+    out[r] = {eddy::CommittedInterval(committed[r].metadata), committed[r].offset};
+  }
+  return out;
+}
+
 absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
   EDDY_RETURN_IF_ERROR(LoadOwned(dir));
+  std::vector<std::pair<std::string, int64_t>> committed;
+  if (options_.hold) {
+    EDDY_ASSIGN_OR_RETURN(committed, CommittedIntervals());
+  }
   std::unique_ptr<StateDirectory::Batch> batch = dir.NewBatch();
   for (int r = 0; r < partitions_; ++r) {
     Owned& o = owned_[r];
@@ -528,6 +563,16 @@ absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
     int64_t end = 0;
     PendingWrites pending;
     EDDY_RETURN_IF_ERROR(CatchUp(dir, r, from, o, pending, *batch, &end));
+    // Exactly-once: the last committed interval counts even if its owner
+    // died before writing its marker; the claim then applies its writes.
+    std::string adopt;
+    int64_t adopt_position = o.position;
+    if (!committed.empty() && !committed[r].first.empty() &&
+        (pending.by_checkpoint.count(committed[r].first) > 0 ||
+         committed[r].second > o.position)) {
+      adopt = committed[r].first;
+      adopt_position = std::max(o.position, committed[r].second);
+    }
     // Claim: extend the chain so that a late commit of the previous owner
     // (based on what this process found) can never be applied after ours.
     for (int attempt = 0;; ++attempt) {
@@ -536,10 +581,10 @@ absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
                                                    ": could not claim the partition's state"));
       }
       ChangelogRecord claim;
-      claim.checkpoint = absl::StrCat(options_.sender_id, ":claim");
+      claim.checkpoint = adopt.empty() ? absl::StrCat(options_.sender_id, ":claim") : adopt;
       claim.kind = ChangelogRecord::kClaim;
       claim.base = o.pointer;
-      claim.position = o.position;
+      claim.position = adopt.empty() ? o.position : std::max(o.position, adopt_position);
       const uint64_t ticket = next_ticket_++;
       EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(claim), ticket));
       EDDY_RETURN_IF_ERROR(Flush());
@@ -551,6 +596,7 @@ absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
       EDDY_RETURN_IF_ERROR(CatchUp(dir, r, end, o, pending, *batch, &end));
       if (o.pointer == offset) break;  // nothing extended the chain before it
     }
+    if (!adopt.empty()) ++adopted_;
     o.held = true;
     consumed_[r] = o.position;
     EDDY_RETURN_IF_ERROR(

@@ -31,6 +31,19 @@
 // Outputs, and records the old owner sent again after a crash, are
 // at-least-once (a record may be counted twice after a failover).
 //
+// Exactly-once (`Options::hold` set): records and watermark reports are not
+// produced at once but held with the interval's outputs (KafkaOutputFactory::
+// Hold) and published only after the interval's offset commit, so each
+// reaches the repartition topic once even when its sender dies and its
+// input is read again. The offset commit is then the one point where an
+// interval counts, for the keyed state too: the state writes go to the
+// changelog before it (WriteChanges), tagged with the interval the commit's
+// metadata names, and the commit markers after it (WriteMarkers). A process
+// that takes a partition over and finds the last committed interval's
+// writes with no marker (the owner died between the two) claims the
+// partition *for* that interval: the claim applies its writes, and the
+// state covers the committed repartition offset.
+//
 // Retention: the changelog is read from its start when a process takes a
 // partition it does not hold locally; a changelog whose start was deleted
 // (the embedded broker keeps ~5 MiB per partition) is a data-loss error.
@@ -38,16 +51,19 @@
 #define EDDY_CONNECTORS_KAFKA_EXCHANGE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "connectors/kafka_config.h"
 #include "connectors/kafka_source.h"
 #include "engine/exchange.h"
 #include "engine/io.h"
+#include "engine/status_macros.h"
 #include "state/state_directory.h"
 
 struct rd_kafka_s;
@@ -71,6 +87,9 @@ class KafkaExchange final : public RemoteExchange {
     uint32_t watermark_entries = 0;
     int64_t marker_interval_ms = 100;
     size_t max_records_per_batch = 4096;
+    // Exactly-once: holds a record for (topic, partition) until the
+    // interval's outputs are published.
+    std::function<absl::Status(const std::string&, int32_t, absl::string_view)> hold;
   };
 
   // `group` (which must have subscribed to the repartition topic) outlives
@@ -96,7 +115,17 @@ class KafkaExchange final : public RemoteExchange {
   // Writes the state changes in `batch` (for this KeyBy's tables) and a
   // commit marker per owned partition to the changelog, waits for them, and
   // adds where the chain now stands to `batch`. Call just before it commits.
-  absl::Status WriteChangelog(const StateDirectory& dir, StateDirectory::Batch& batch);
+  absl::Status WriteChangelog(const StateDirectory& dir, StateDirectory::Batch& batch) {
+    const std::string tag = absl::StrCat(options_.sender_id, ":", ++checkpoints_);
+    EDDY_RETURN_IF_ERROR(WriteChanges(dir, batch, tag));
+    return WriteMarkers(batch, tag);
+  }
+  // The two halves of WriteChangelog, for exactly-once: the state changes
+  // (tagged `interval`) before the interval's offset commit, the markers
+  // after it.
+  absl::Status WriteChanges(const StateDirectory& dir, const StateDirectory::Batch& batch,
+                            const std::string& interval);
+  absl::Status WriteMarkers(StateDirectory::Batch& batch, const std::string& interval);
 
   // Makes the local state match this process's current assignment: drops
   // the key groups of partitions it no longer owns, brings the owned ones up
@@ -104,10 +133,18 @@ class KafkaExchange final : public RemoteExchange {
   // partitions to the positions the state covers. Call before each run.
   absl::Status Restore(StateDirectory& dir);
 
+  // True if a repartition partition is assigned to this process and not yet
+  // restored: nothing may be committed over it before Restore (its
+  // committed offset and metadata are its previous owner's).
+  bool NeedsRestore() const;
+
   // True if repartition partitions moved since the last call.
   bool AssignmentChanged() { return group_->TakeAssignmentChange(options_.repartition_topic); }
 
   int partitions() const { return partitions_; }
+  // Exactly-once: partitions claimed for a committed interval whose owner
+  // died before marking it (so far, over all Restores).
+  uint64_t adopted() const { return adopted_; }
 
  private:
   // Where the chain and the reading of one partition stand, as checkpointed.
@@ -127,6 +164,11 @@ class KafkaExchange final : public RemoteExchange {
   int64_t TakeAck(uint64_t ticket);
   absl::Status Flush();
   absl::Status SendMarkers(const std::vector<std::pair<uint32_t, EventTime>>& watermarks);
+  // A repartition record: produced at once, or held (exactly-once).
+  absl::Status Emit(int32_t partition, absl::string_view value);
+  // Exactly-once: per partition, the last committed interval and the
+  // repartition offset it covers ("", -1: none).
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> CommittedIntervals();
   std::string MetaKey() const { return "eddy.exchange." + options_.name; }
   absl::Status LoadOwned(const StateDirectory& dir);
   absl::Status RestoreOwned(StateDirectory& dir);
@@ -153,6 +195,8 @@ class KafkaExchange final : public RemoteExchange {
   // Per partition: the latest watermark reported for each input partition.
   std::vector<std::vector<EventTime>> reported_;
   std::vector<EventTime> partition_watermark_;  // per partition, from reported_
+  std::vector<bool> touched_;  // per partition: WriteChanges wrote to it
+  uint64_t adopted_ = 0;
   int64_t last_marker_ms_ = 0;
   RawRecordBatch raw_;
   std::vector<Arrival> arrivals_;

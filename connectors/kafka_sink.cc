@@ -125,23 +125,53 @@ absl::Status KafkaOutputFactory::Write(rd_kafka_topic_t* topic, absl::string_vie
         "an output record of ", value.size(), " bytes for Kafka topic '",
         rd_kafka_topic_name(topic), "' exceeds message.max.bytes (", max_message_bytes_, ")"));
   }
-  if (!exactly_once_) return Produce(topic, value, nullptr);
-  held_.emplace_back(rd_kafka_topic_name(topic), std::string(value));
+  if (!exactly_once_) return Produce(topic, RD_KAFKA_PARTITION_UA, value, nullptr);
+  held_.push_back(HeldOutput{rd_kafka_topic_name(topic), RD_KAFKA_PARTITION_UA, std::string(value)});
   held_bytes_ += value.size() + 64;
   return absl::OkStatus();
 }
 
-absl::Status KafkaOutputFactory::Produce(rd_kafka_topic_t* topic, absl::string_view value,
-                                         const std::string* seq) {
+size_t KafkaOutputFactory::staged_records(const std::set<std::string>& topics) const {
+  size_t n = 0;
+  for (const HeldOutput& h : staged_) n += topics.count(h.topic);
+  return n;
+}
+
+absl::Status KafkaOutputFactory::AddTopic(const std::string& topic) {
+  if (partitions_.count(topic) == 0) {
+    return absl::NotFoundError(absl::StrCat("Kafka topic ", topic, " does not exist"));
+  }
+  if (handles_.count(topic) == 0) handles_[topic] = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+  return absl::OkStatus();
+}
+
+absl::Status KafkaOutputFactory::Hold(const std::string& topic, int32_t partition,
+                                      absl::string_view value) {
+  if (!exactly_once_ || handles_.count(topic) == 0) {
+    return absl::InternalError(absl::StrCat("records for ", topic, " cannot be held"));
+  }
+  if (value.size() + kMessageOverhead > max_message_bytes_) {
+    return absl::InvalidArgumentError(absl::StrCat("a record of ", value.size(),
+                                                   " bytes for Kafka topic '", topic,
+                                                   "' exceeds message.max.bytes (",
+                                                   max_message_bytes_, ")"));
+  }
+  held_.push_back(HeldOutput{topic, partition, std::string(value)});
+  held_bytes_ += value.size() + 64;
+  return absl::OkStatus();
+}
+
+absl::Status KafkaOutputFactory::Produce(rd_kafka_topic_t* topic, int32_t partition,
+                                         absl::string_view value, const std::string* seq) {
   EDDY_RETURN_IF_ERROR(error_);
   for (;;) {
     rd_kafka_resp_err_t err;
     if (seq == nullptr) {
-      err = rd_kafka_producev(rk_, RD_KAFKA_V_RKT(topic),
+      err = rd_kafka_producev(rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
                               RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     } else {
-      err = rd_kafka_producev(rk_, RD_KAFKA_V_RKT(topic),
+      err = rd_kafka_producev(rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
                               RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                               RD_KAFKA_V_HEADER("eddy.run", run_id_.data(),
                                                 static_cast<ssize_t>(run_id_.size())),
@@ -189,11 +219,12 @@ struct KafkaPendingOutputs {
   uint64_t checkpoint = 0;
   // Where each output partition ended before publishing began.
   std::vector<std::tuple<std::string, int32_t, int64_t>> ends;
-  std::vector<std::pair<std::string, std::string>> records;  // (topic, value)
+  std::vector<HeldOutput> records;
 };
 
 }  // namespace eddy
 
+EDDY_CODEC(eddy::HeldOutput, topic, partition, value);
 EDDY_CODEC(eddy::KafkaPendingOutputs, run_id, checkpoint, ends, records);
 
 namespace eddy {
@@ -204,7 +235,7 @@ absl::Status KafkaOutputFactory::Stage(StateDirectory::Batch& batch) {
   pending.checkpoint = ++checkpoint_;
   if (!held_.empty()) {
     std::set<std::string> used;
-    for (const auto& [topic, unused] : held_) used.insert(topic);
+    for (const HeldOutput& h : held_) used.insert(h.topic);
     // Where every partition of the used topics ends, in one request per
     // broker (timestamp -1: the latest offset).
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(8);
@@ -249,7 +280,8 @@ absl::Status KafkaOutputFactory::MarkPublished(StateDirectory& state) {
 absl::Status KafkaOutputFactory::Publish() {
   for (size_t i = 0; i < staged_.size(); ++i) {
     const std::string seq = SeqHeader(checkpoint_, i);
-    EDDY_RETURN_IF_ERROR(Produce(handles_.at(staged_[i].first), staged_[i].second, &seq));
+    const HeldOutput& h = staged_[i];
+    EDDY_RETURN_IF_ERROR(Produce(handles_.at(h.topic), h.partition, h.value, &seq));
   }
   staged_.clear();
   return Flush();
@@ -274,6 +306,21 @@ constexpr size_t kChunkBytes = 512 << 10;
 EDDY_CODEC(eddy::StagingChunk, bundle, index, count, bytes);
 
 namespace eddy {
+
+constexpr char kIntervalPrefix[] = "eddy-interval:";
+
+std::string CommittedInterval(const std::string& metadata) {
+  if (absl::StartsWith(metadata, kIntervalPrefix)) return metadata.substr(sizeof(kIntervalPrefix) - 1);
+  if (!absl::StartsWith(metadata, kPointerPrefix)) return "";
+  const std::vector<std::string> parts =
+      absl::StrSplit(metadata.substr(sizeof(kPointerPrefix) - 1), absl::MaxSplits(':', 2));
+  return parts.size() == 3 ? parts[2] : "";
+}
+
+std::string KafkaOutputFactory::IntervalMetadata(const std::string& pointer) const {
+  if (!pointer.empty()) return pointer;
+  return absl::StrCat(kIntervalPrefix, run_id_, ":", checkpoint_);
+}
 
 absl::StatusOr<std::string> KafkaOutputFactory::ShareStaged() {
   if (staging_topic_.empty() || staged_.empty()) return std::string();
@@ -448,14 +495,15 @@ absl::Status KafkaOutputFactory::RecoverPending(const std::string& encoded,
   absl::Status status;
   for (size_t i = 0; i < pending.records.size() && status.ok(); ++i) {
     if (arrived.count(i) > 0) continue;
-    auto it = handles_.find(pending.records[i].first);
+    const HeldOutput& h = pending.records[i];
+    auto it = handles_.find(h.topic);
     if (it == handles_.end()) {
-      status = absl::InvalidArgumentError("staged outputs name topic " + pending.records[i].first +
+      status = absl::InvalidArgumentError("staged outputs name topic " + h.topic +
                                           ", which this run does not write");
       break;
     }
     const std::string seq = SeqHeader(pending.checkpoint, i);
-    status = Produce(it->second, pending.records[i].second, &seq);
+    status = Produce(it->second, h.partition, h.value, &seq);
     ++recovered_;
   }
   if (status.ok()) status = Flush();

@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <utility>
@@ -46,6 +47,19 @@ struct rd_kafka_s;
 struct rd_kafka_topic_s;
 
 namespace eddy {
+
+// An output record held for exactly-once publishing: its topic, its
+// partition (-1: librdkafka picks) and its bytes.
+struct HeldOutput {
+  std::string topic;
+  int32_t partition = -1;
+  std::string value;
+};
+
+// The interval an exactly-once offset commit's metadata names: the
+// "<run>:<checkpoint>" of ShareStaged's pointer or of IntervalMetadata; ""
+// when `metadata` is neither.
+std::string CommittedInterval(const std::string& metadata);
 
 class KafkaOutputFactory final : public OutputFactory {
  public:
@@ -79,6 +93,15 @@ class KafkaOutputFactory final : public OutputFactory {
   // produces those that did not reach the brokers. A pointer that is not
   // Eddy's is ignored.
   absl::Status Complete(const std::string& pointer);
+  // Makes `topic` (listed by the brokers) writable through Hold.
+  absl::Status AddTopic(const std::string& topic);
+  // Exactly-once only: holds `value` for `topic`'s `partition` until the
+  // next Stage, like an output (a record crossing processes: it is
+  // published, with the interval's outputs, only once the interval counts).
+  absl::Status Hold(const std::string& topic, int32_t partition, absl::string_view value);
+  // The offset-commit metadata naming the last Stage's interval: ShareStaged's
+  // pointer when it staged records, otherwise "eddy-interval:<run>:<n>".
+  std::string IntervalMetadata(const std::string& pointer) const;
   // Produces what the last Stage staged and waits for every acknowledgement.
   absl::Status Publish();
   // Records in `state` that the last checkpoint's outputs were all
@@ -95,8 +118,9 @@ class KafkaOutputFactory final : public OutputFactory {
   }
   // Bytes written and not yet staged.
   size_t held_bytes() const { return held_bytes_; }
-  // Records staged and not yet published.
+  // Records staged and not yet published (for `topics` only, if given).
   size_t staged_records() const { return staged_.size(); }
+  size_t staged_records(const std::set<std::string>& topics) const;
   // Records republished by Recover (those a crash kept from the brokers).
   uint64_t recovered() const { return recovered_; }
 
@@ -110,7 +134,7 @@ class KafkaOutputFactory final : public OutputFactory {
         staging_topic_(std::move(staging_topic)) {}
   absl::Status Connect(const KafkaOptions& options);
   absl::Status Write(rd_kafka_topic_s* topic, absl::string_view value);
-  absl::Status Produce(rd_kafka_topic_s* topic, absl::string_view value,
+  absl::Status Produce(rd_kafka_topic_s* topic, int32_t partition, absl::string_view value,
                        const std::string* seq_header);
   absl::Status Flush();
   void OnDelivery(int err, const std::string& topic, int64_t offset, void* opaque);
@@ -132,9 +156,9 @@ class KafkaOutputFactory final : public OutputFactory {
   KafkaOptions options_;
   std::string run_id_;                    // random per process
   std::map<std::string, int> partitions_;  // per output topic
-  std::vector<std::pair<std::string, std::string>> held_;     // (topic, record), unstaged
+  std::vector<HeldOutput> held_;          // unstaged
   size_t held_bytes_ = 0;
-  std::vector<std::pair<std::string, std::string>> staged_;   // awaiting Publish
+  std::vector<HeldOutput> staged_;        // awaiting Publish
   uint64_t checkpoint_ = 0;               // number of the last Stage
   std::string staging_topic_;             // "": not shared across processes
   std::string staged_encoded_;            // the last Stage, as staged

@@ -535,6 +535,7 @@ absl::StatusOr<std::vector<KafkaConsumerGroup::Committed>> KafkaConsumerGroup::C
       Committed c;
       c.partition = order[i]->name;
       c.assigned = order[i]->assigned;
+      if (tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.offset >= 0) c.offset = tp.offset;
       if (tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.metadata != nullptr) {
         c.metadata.assign(static_cast<const char*>(tp.metadata), tp.metadata_size);
       }

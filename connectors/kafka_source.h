@@ -93,6 +93,7 @@ class KafkaConsumerGroup {
     std::string partition;
     bool assigned = false;
     std::string metadata;
+    int64_t offset = -1;  // -1: none committed
   };
   absl::StatusOr<std::vector<Committed>> CommittedMetadata(const std::vector<std::string>& topics);
 

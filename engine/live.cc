@@ -121,11 +121,6 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     output_topics.erase(s->node()->name());
   }
   const std::vector<ExchangeTopics> exchange_topics = JobExchangeTopics(graph, options.job);
-  if (!exchange_topics.empty() && options.exactly_once) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "job '", options.job, "' re-keys its stream (KeyBy '", exchange_topics[0].key_by,
-        "'); --exactly-once does not cover records crossing processes yet"));
-  }
   for (const ExchangeTopics& x : exchange_topics) co.topics.push_back(x.repartition);
   // Outputs first: a run that cannot write should not join the group.
   EDDY_ASSIGN_OR_RETURN(auto outputs,
@@ -186,15 +181,37 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       xo.sender_id = sender;
       xo.watermark_entries = entries;
       xo.max_records_per_batch = options.batch_size;
+      if (options.exactly_once) {
+        // Records cross with the interval's outputs, once it counts.
+        EDDY_RETURN_IF_ERROR(outputs->AddTopic(xo.repartition_topic));
+        KafkaOutputFactory* held = outputs.get();
+        xo.hold = [held](const std::string& topic, int32_t partition, absl::string_view value) {
+          return held->Hold(topic, partition, value);
+        };
+      }
       EDDY_ASSIGN_OR_RETURN(auto x, KafkaExchange::Open(std::move(xo), consumer.get()));
       entries += static_cast<uint32_t>(x->partitions());
       exchanges.push_back(std::move(x));
     }
-    EDDY_RETURN_IF_ERROR(consumer->WaitForAssignment(absl::Seconds(120)));
+  }
+  // Brings each exchange's keyed state to this process's current share.
+  const auto restore_exchanges = [&]() -> absl::Status {
     for (auto& x : exchanges) {
-      (void)x->AssignmentChanged();
+      (void)x->AssignmentChanged();  // restored for the current assignment now
+      const uint64_t adopted = x->adopted();
       EDDY_RETURN_IF_ERROR(x->Restore(*state));
+      if (x->adopted() > adopted) {
+        std::fprintf(stderr,
+                     "eddy run %s: applied the state changes of %llu committed interval(s) "
+                     "whose owner died before marking them in the changelog\n",
+                     options.job.c_str(), static_cast<unsigned long long>(x->adopted() - adopted));
+      }
     }
+    return absl::OkStatus();
+  };
+  if (!exchanges.empty()) {
+    EDDY_RETURN_IF_ERROR(consumer->WaitForAssignment(absl::Seconds(120)));
+    EDDY_RETURN_IF_ERROR(restore_exchanges());
   }
   const auto connect_exchanges = [&](JobGraph& g) -> absl::Status {
     const std::vector<Node*> key_bys = KeyBys(g);
@@ -226,11 +243,15 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   };
   std::vector<std::string> source_topics;
   for (const std::string& source : sources) source_topics.push_back(topics.at(source));
+  // Every topic whose committed offsets carry pointers: a member may own
+  // only repartition partitions.
+  std::vector<std::string> committed_topics = source_topics;
+  for (const ExchangeTopics& x : exchange_topics) committed_topics.push_back(x.repartition);
   // Completes the intervals other members (or this one, before a crash)
   // committed but may not have published: each pointer is completed by the
   // owner of the first partition that carries it.
   const auto complete_intervals = [&]() -> absl::Status {
-    EDDY_ASSIGN_OR_RETURN(const auto committed, consumer->CommittedMetadata(source_topics));
+    EDDY_ASSIGN_OR_RETURN(const auto committed, consumer->CommittedMetadata(committed_topics));
     std::set<std::string> seen;
     for (const KafkaConsumerGroup::Committed& p : committed) {
       if (p.metadata.empty() || !seen.insert(p.metadata).second) continue;
@@ -257,36 +278,65 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       std::fprintf(stderr, "eddy run %s: republished %llu outputs the last run staged but did not deliver\n",
                    options.job.c_str(), static_cast<unsigned long long>(out->recovered()));
     }
-    // Each checkpoint: stage the interval's outputs in the checkpoint and
-    // in JOB.staging, commit the group's offsets with a pointer to them (the
-    // commit is what makes the interval count), commit the checkpoint, then
+    // Each checkpoint: stage the interval's outputs (and the records it
+    // sends to other processes) in the checkpoint and in JOB.staging, write
+    // its keyed-state changes to the changelogs, commit the group's offsets
+    // with a pointer to the staged outputs (the commit is what makes the
+    // interval count), mark the changelogs, commit the checkpoint, then
     // publish. Whoever owns the partitions next finds the pointer and
-    // completes the publishing if this process died before finishing it. A
+    // completes the publishing if this process died before finishing it,
+    // and finds the state changes in the changelog (kafka_exchange.h). A
     // refused commit (partitions moving) or a partition taken from this
     // process mid-interval: nothing of the interval is published, and the
     // run restarts from its last checkpoint (= the committed offsets).
-    run.before_commit = [c, out, &remember, &source_topics,
-                         &complete_intervals](StateDirectory::Batch& batch) -> absl::Status {
+    //
+    // Failpoints for tests: EDDY_FAULT_KILL_AFTER_COMMIT=N and
+    // EDDY_FAULT_KILL_BEFORE_PUBLISH=N kill this process (SIGKILL) at its
+    // N-th interval with sink outputs, right after the offset commit (before the
+    // changelog markers and the checkpoint) or after the checkpoint (before
+    // publishing anything): the worst moments to die.
+    const auto failpoint = [](const char* name) {
+      const char* v = std::getenv(name);
+      return v != nullptr ? std::atol(v) : 0L;
+    };
+    const long kill_after_commit = failpoint("EDDY_FAULT_KILL_AFTER_COMMIT");
+    const long kill_before_publish = failpoint("EDDY_FAULT_KILL_BEFORE_PUBLISH");
+    auto intervals = std::make_shared<long>(0);
+    std::set<std::string> sink_topics;
+    for (SinkNodeBase* s : graph.sinks()) sink_topics.insert(topics.at(s->name()));
+    run.before_commit = [c, out, &remember, &source_topics, &complete_intervals, &exchanges,
+                         &state, kill_after_commit, intervals,
+                         sink_topics](StateDirectory::Batch& batch) -> absl::Status {
       if (c->TakeRevocation()) return absl::AbortedError(kRebalanced);
-      // Partitions gained: their previous owner's last interval is completed
-      // before this process commits anything over its pointer.
+      // Repartition partitions gained: their state is restored (and their
+      // previous owner's last interval adopted and completed) before this
+      // process commits anything over them, by restarting the run.
+      for (auto& x : exchanges) {
+        if (x->NeedsRestore()) return absl::AbortedError(kRebalanced);
+      }
+      // Source partitions gained: their previous owner's last interval is
+      // completed before this process commits anything over its pointer.
       bool gained = false;
       for (const std::string& t : source_topics) gained = c->TakeAssignmentChange(t) || gained;
       if (gained) EDDY_RETURN_IF_ERROR(complete_intervals());
       EDDY_RETURN_IF_ERROR(out->Stage(batch));
       EDDY_ASSIGN_OR_RETURN(const std::string pointer, out->ShareStaged());
-      if (!c->CommitPositionsOrFail(pointer).ok()) return absl::AbortedError(kRebalanced);
-      remember(pointer);
+      const std::string metadata = out->IntervalMetadata(pointer);
+      const std::string interval = CommittedInterval(metadata);
+      for (auto& x : exchanges) EDDY_RETURN_IF_ERROR(x->WriteChanges(*state, batch, interval));
+      if (!c->CommitPositionsOrFail(metadata).ok()) return absl::AbortedError(kRebalanced);
+      if (out->staged_records(sink_topics) > 0) ++*intervals;
+      if (kill_after_commit > 0 && *intervals == kill_after_commit) raise(SIGKILL);
+      for (auto& x : exchanges) EDDY_RETURN_IF_ERROR(x->WriteMarkers(batch, interval));
+      remember(metadata);
       return absl::OkStatus();
     };
-    // Failpoint for tests: EDDY_FAULT_KILL_BEFORE_PUBLISH=N kills this
-    // process (SIGKILL) after committing its N-th interval with outputs,
-    // before publishing any of them: the worst moment to die.
-    const char* fault = std::getenv("EDDY_FAULT_KILL_BEFORE_PUBLISH");
-    const long kill_at = fault != nullptr ? std::atol(fault) : 0;
-    auto intervals = std::make_shared<long>(0);
-    run.after_checkpoint = [out, kill_at, intervals]() -> absl::Status {
-      if (kill_at > 0 && out->staged_records() > 0 && ++*intervals == kill_at) raise(SIGKILL);
+    run.after_checkpoint = [out, kill_before_publish, intervals,
+                            sink_topics]() -> absl::Status {
+      if (kill_before_publish > 0 && out->staged_records(sink_topics) > 0 &&
+          *intervals == kill_before_publish) {
+        raise(SIGKILL);
+      }
       return out->Publish();
     };
     run.wants_checkpoint = [out] { return out->held_bytes() > (size_t{64} << 20); };
@@ -318,10 +368,12 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       }
       return bound;
     };
-    run.before_commit = [&exchanges, &state](StateDirectory::Batch& batch) -> absl::Status {
-      for (auto& x : exchanges) EDDY_RETURN_IF_ERROR(x->WriteChangelog(*state, batch));
-      return absl::OkStatus();
-    };
+    if (!options.exactly_once) {
+      run.before_commit = [&exchanges, &state](StateDirectory::Batch& batch) -> absl::Status {
+        for (auto& x : exchanges) EDDY_RETURN_IF_ERROR(x->WriteChangelog(*state, batch));
+        return absl::OkStatus();
+      };
+    }
     run.wants_restart = [&exchanges] {
       bool moved = false;
       for (auto& x : exchanges) moved = x->AssignmentChanged() || moved;
@@ -359,7 +411,10 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       // the new share's state and continue.
       std::fprintf(stderr, "eddy run %s: partitions moved; restoring keyed state and continuing\n",
                    options.job.c_str());
-      for (auto& x : exchanges) EDDY_RETURN_IF_ERROR(x->Restore(*state));
+      EDDY_RETURN_IF_ERROR(restore_exchanges());
+      // Exactly-once: the last intervals of the repartition partitions
+      // gained are completed before anything is committed over them.
+      if (options.exactly_once) EDDY_RETURN_IF_ERROR(complete_intervals());
       EDDY_ASSIGN_OR_RETURN(graph, info->factory(JobConfig(options.params)));
       EDDY_RETURN_IF_ERROR(connect_exchanges(graph));
       inputs = bind_inputs();
@@ -378,6 +433,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
                  "checkpoint\n",
                  options.job.c_str());
     out->DiscardHeld();
+    EDDY_RETURN_IF_ERROR(restore_exchanges());
     EDDY_RETURN_IF_ERROR(complete_intervals());
     EDDY_ASSIGN_OR_RETURN(graph, info->factory(JobConfig(options.params)));
     EDDY_RETURN_IF_ERROR(connect_exchanges(graph));

@@ -217,8 +217,13 @@ absl::StatusOr<EventTime> KafkaExchange::Poll(
     const std::vector<std::pair<uint32_t, EventTime>>& watermarks) {
   const int64_t now = NowMillis();
   if (now - last_marker_ms_ >= options_.marker_interval_ms) {
-    EDDY_RETURN_IF_ERROR(SendMarkers(watermarks));
-    last_marker_ms_ = now;
+    // Exactly-once: an unchanged report is repeated once a second only (each
+    // goes into the interval's staged bundle).
+    if (!options_.hold || watermarks != last_markers_ || now - last_marker_ms_ >= 1000) {
+      EDDY_RETURN_IF_ERROR(SendMarkers(watermarks));
+      last_marker_ms_ = now;
+      last_markers_ = watermarks;
+    }
   }
   arrivals_.clear();
   raw_.Clear();

@@ -142,8 +142,8 @@ class KafkaExchange final : public RemoteExchange {
   bool AssignmentChanged() { return group_->TakeAssignmentChange(options_.repartition_topic); }
 
   int partitions() const { return partitions_; }
-  // Exactly-once: partitions claimed for a committed interval whose owner
-  // died before marking it (so far, over all Restores).
+  // Exactly-once: partitions claimed at a committed interval their owner
+  // did not mark (its writes applied, or only its offset), over all Restores.
   uint64_t adopted() const { return adopted_; }
 
  private:
@@ -198,6 +198,7 @@ class KafkaExchange final : public RemoteExchange {
   std::vector<bool> touched_;  // per partition: WriteChanges wrote to it
   uint64_t adopted_ = 0;
   int64_t last_marker_ms_ = 0;
+  std::vector<std::pair<uint32_t, EventTime>> last_markers_;  // the last sent
   RawRecordBatch raw_;
   std::vector<Arrival> arrivals_;
   std::string buffer_;

@@ -354,7 +354,22 @@ absl::StatusOr<std::string> KafkaOutputFactory::ShareStaged() {
 }
 
 absl::Status KafkaOutputFactory::Complete(const std::string& pointer) {
-  if (!absl::StartsWith(pointer, kPointerPrefix) || staging_topic_.empty()) return absl::OkStatus();
+  EDDY_ASSIGN_OR_RETURN(const std::string encoded, ReadStaged(pointer));
+  if (encoded.empty()) return absl::OkStatus();
+  return RecoverPending(encoded, absl::StrCat(staging_topic_, " (", pointer, ")"));
+}
+
+absl::StatusOr<bool> KafkaOutputFactory::IsComplete(const std::string& pointer) {
+  EDDY_ASSIGN_OR_RETURN(const std::string encoded, ReadStaged(pointer));
+  if (encoded.empty()) return true;
+  size_t missing = 0;
+  EDDY_RETURN_IF_ERROR(
+      RecoverPending(encoded, absl::StrCat(staging_topic_, " (", pointer, ")"), &missing));
+  return missing == 0;
+}
+
+absl::StatusOr<std::string> KafkaOutputFactory::ReadStaged(const std::string& pointer) {
+  if (!absl::StartsWith(pointer, kPointerPrefix) || staging_topic_.empty()) return std::string();
   const std::vector<std::string> parts =
       absl::StrSplit(pointer.substr(sizeof(kPointerPrefix) - 1), absl::MaxSplits(':', 2));
   int64_t offset = 0;
@@ -406,7 +421,7 @@ absl::Status KafkaOutputFactory::Complete(const std::string& pointer) {
   rd_kafka_consumer_close(c);
   rd_kafka_destroy(c);
   EDDY_RETURN_IF_ERROR(status);
-  return RecoverPending(encoded, absl::StrCat(staging_topic_, "/0:", offset));
+  return encoded;
 }
 
 absl::Status KafkaOutputFactory::Recover(const StateDirectory& state) {
@@ -416,7 +431,7 @@ absl::Status KafkaOutputFactory::Recover(const StateDirectory& state) {
 }
 
 absl::Status KafkaOutputFactory::RecoverPending(const std::string& encoded,
-                                                const std::string& where) {
+                                                const std::string& where, size_t* missing) {
   KafkaPendingOutputs pending;
   if (!DecodeAll(encoded, pending)) {
     return absl::DataLossError(absl::StrCat(where, ": undecodable staged outputs"));
@@ -488,6 +503,11 @@ absl::Status KafkaOutputFactory::RecoverPending(const std::string& encoded,
   }
   rd_kafka_destroy(c);
   if (!until.empty()) return absl::UnavailableError("timed out reading the outputs to recover");
+  if (missing != nullptr) {
+    *missing = 0;
+    for (size_t i = 0; i < pending.records.size(); ++i) *missing += arrived.count(i) == 0 ? 1 : 0;
+    return absl::OkStatus();
+  }
   // Produce the rest under the crashed run's identity, so that a crash now
   // is recovered the same way.
   const std::string own_run = run_id_;

@@ -2,8 +2,9 @@
 //
 // One idempotent producer (enable.idempotence: no duplicates or reordering
 // from retries, ordered per partition) serves every output of a job; each
-// output name maps to a topic. Records are produced without a key (librdkafka
-// spreads them over the topic's partitions). Sync() waits until every record
+// output name maps to a topic. Outputs are produced without a key (librdkafka
+// spreads them over the topic's partitions); records held for another
+// topic's partition (Hold: records crossing processes) go to that partition. Sync() waits until every record
 // produced so far is acknowledged by the brokers: the executor calls it before
 // each checkpoint, so a checkpoint never covers an unacknowledged output.
 // A record the brokers refuse for good (after librdkafka's retries, bounded
@@ -93,6 +94,9 @@ class KafkaOutputFactory final : public OutputFactory {
   // produces those that did not reach the brokers. A pointer that is not
   // Eddy's is ignored.
   absl::Status Complete(const std::string& pointer);
+  // Whether every record of the staged interval `pointer` has reached the
+  // brokers (another member completing it), without producing anything.
+  absl::StatusOr<bool> IsComplete(const std::string& pointer);
   // Makes `topic` (listed by the brokers) writable through Hold.
   absl::Status AddTopic(const std::string& topic);
   // Exactly-once only: holds `value` for `topic`'s `partition` until the
@@ -138,7 +142,13 @@ class KafkaOutputFactory final : public OutputFactory {
                        const std::string* seq_header);
   absl::Status Flush();
   void OnDelivery(int err, const std::string& topic, int64_t offset, void* opaque);
-  absl::Status RecoverPending(const std::string& encoded, const std::string& where);
+  // Produces the records of `encoded` (staged outputs) that did not arrive;
+  // with `missing` set, only counts them there.
+  absl::Status RecoverPending(const std::string& encoded, const std::string& where,
+                              size_t* missing = nullptr);
+  // Reads the staged interval `pointer` from the staging topic ("" for a
+  // pointer that is not Eddy's).
+  absl::StatusOr<std::string> ReadStaged(const std::string& pointer);
 
   std::map<std::string, std::string> topics_;
   rd_kafka_s* rk_ = nullptr;

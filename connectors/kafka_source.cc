@@ -62,6 +62,10 @@ class KafkaInputPartition final : public InputPartition {
     // position means the partition was assigned after the checkpoint, so it
     // goes back to where this process began reading it.
     if (offset < 0) offset = p.start_offset;
+    // A checkpoint older than the group's committed offset is stale: the
+    // group went further (another member, or this process between its
+    // exactly-once offset commit and its checkpoint, then killed).
+    if (offset >= 0) offset = std::max(offset, p.committed_offset);
     if (offset < 0) return absl::OkStatus();  // nothing handed out since assignment
     return group_->Rewind(p, offset);
   }
@@ -241,6 +245,7 @@ void KafkaConsumerGroup::OnRebalance(int err, rd_kafka_topic_partition_list_t* p
         p->check_first = true;
       }
       p->restore_offset = -1;
+      p->committed_offset = group_offset;
     }
     rd_kafka_topic_partition_list_destroy(committed);
     if (cooperative) {

@@ -135,6 +135,9 @@ class KafkaConsumerGroup {
     int64_t restore_offset = -1;
     // First offset handed out since the partition was assigned (-1: none).
     int64_t start_offset = -1;
+    // The group's committed offset when the partition was assigned (-1:
+    // none): a checkpointed position before it is stale.
+    int64_t committed_offset = -1;
     // After assignment at a known offset: the first record must be there, or
     // retention deleted what lay between.
     bool check_first = false;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
 #include "absl/random/random.h"
 #include "connectors/kafka_exchange.h"
@@ -202,8 +203,8 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       EDDY_RETURN_IF_ERROR(x->Restore(*state));
       if (x->adopted() > adopted) {
         std::fprintf(stderr,
-                     "eddy run %s: applied the state changes of %llu committed interval(s) "
-                     "whose owner died before marking them in the changelog\n",
+                     "eddy run %s: took over %llu partition(s) at an interval their owner "
+                     "committed but did not mark in the changelog\n",
                      options.job.c_str(), static_cast<unsigned long long>(x->adopted() - adopted));
       }
     }
@@ -249,13 +250,23 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   for (const ExchangeTopics& x : exchange_topics) committed_topics.push_back(x.repartition);
   // Completes the intervals other members (or this one, before a crash)
   // committed but may not have published: each pointer is completed by the
-  // owner of the first partition that carries it.
+  // owner of the first partition that carries it. A member that owns another
+  // partition carrying it waits until that is done (records it sends for
+  // those partitions must not overtake the dead member's, or they would make
+  // them late in the exchange). Own pointers first, so that no two members
+  // wait on each other.
   const auto complete_intervals = [&]() -> absl::Status {
     EDDY_ASSIGN_OR_RETURN(const auto committed, consumer->CommittedMetadata(committed_topics));
     std::set<std::string> seen;
+    std::vector<std::string> others;  // carried by a partition here, completed elsewhere
     for (const KafkaConsumerGroup::Committed& p : committed) {
-      if (p.metadata.empty() || !seen.insert(p.metadata).second) continue;
-      if (!p.assigned || published.count(p.metadata) > 0) continue;
+      if (p.metadata.empty() || published.count(p.metadata) > 0) continue;
+      const bool first = seen.insert(p.metadata).second;
+      if (!p.assigned) continue;
+      if (!first) {
+        others.push_back(p.metadata);
+        continue;
+      }
       const uint64_t before = outputs->recovered();
       EDDY_RETURN_IF_ERROR(outputs->Complete(p.metadata));
       remember(p.metadata);
@@ -265,6 +276,21 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
                      static_cast<unsigned long long>(outputs->recovered() - before),
                      p.partition.c_str());
       }
+    }
+    for (const std::string& pointer : others) {
+      if (published.count(pointer) > 0) continue;
+      const absl::Time deadline = absl::Now() + absl::Seconds(120);
+      for (;;) {
+        EDDY_ASSIGN_OR_RETURN(const bool done, outputs->IsComplete(pointer));
+        if (done) break;
+        if (absl::Now() > deadline) {
+          return absl::UnavailableError(absl::StrCat(
+              "an interval another member must complete was not completed within 120 s (",
+              pointer, ")"));
+        }
+        absl::SleepFor(absl::Milliseconds(500));
+      }
+      remember(pointer);
     }
     return absl::OkStatus();
   };

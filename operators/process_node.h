@@ -183,6 +183,12 @@ class ProcessNode final : public Producer<typename Fn::Out> {
   void TrimState() override {
     for (auto& task : tasks_) task->state.Trim();
   }
+  // State entries in memory over all tasks (see KeyedStateStore::cached_entries).
+  size_t cached_state_entries() const {
+    size_t n = 0;
+    for (const auto& task : tasks_) n += task->state.cached_entries();
+    return n;
+  }
   bool WantsCheckpoint() const override {
     for (const auto& task : tasks_) {
       if (task->state.WantsCheckpoint()) return true;

@@ -443,6 +443,14 @@ class KeyedStateStore {
   void SetTimeToLive(absl::Duration ttl) { ttl_ = ttl; }
   absl::Duration time_to_live() const { return ttl_; }
 
+  // Entries held in memory over all states (in an unbound store: all of
+  // them; bound: the cached ones).
+  size_t cached_entries() const {
+    size_t n = 0;
+    for (const auto& [name, table] : tables_) n += table->size();
+    return n;
+  }
+
   // Removes every state of `key` (TTL expiry).
   void ClearKey(const K& key) {
     for (auto& [name, table] : tables_) table->EraseKey(key);

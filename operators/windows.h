@@ -1,0 +1,152 @@
+// Windows over keyed streams, built from slices (the tiling of Scotty, Traub
+// et al. 2018, and Chronon): each key keeps one aggregate accumulator per
+// slice (operators/aggregates.h), and a window's value is its slices' merged.
+//
+// Lookback<K, In, A>: per-event lookback, the form features need: each input
+// event is emitted at once with the aggregate A over the same key's events
+// with event time in [SliceStart(ts - size), ts) — strictly earlier than the
+// event (an event never sees itself, an event with the same time, or a later
+// one), reaching back `size` with the oldest slice taken whole. "Earlier"
+// means earlier in event time among the events that arrived before it: an
+// out-of-order event that arrives later is not in an earlier event's value
+// (the value is what was known when the event was served; replay gives the
+// same values for the same arrival order, with any number of threads, since
+// a key's events keep their order).
+//
+// State per key (keyed state, so RocksDB-backed and changelogged like any
+// other): accumulators per exact event time for recent times (so that values
+// are exact at the head), compacted into one accumulator per slice once the
+// watermark is `allowed_lateness` past the slice's end (no event can arrive
+// for it any more: the sources send such events to the late output — give
+// the source the same allowed lateness), and dropped once no event can need
+// them: a key idle for size + allowed lateness has no state left (TTL).
+//
+// Thread-safety: a Process function (operators/process_node.h): one copy per
+// task.
+#ifndef EDDY_OPERATORS_WINDOWS_H_
+#define EDDY_OPERATORS_WINDOWS_H_
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "absl/time/time.h"
+#include "engine/record.h"
+#include "operators/aggregates.h"
+#include "operators/process_node.h"
+#include "state/codec.h"
+#include "state/keyed_state.h"
+
+namespace eddy {
+
+// Slice arithmetic (floor division: event times may be negative).
+inline EventTime SliceFloor(EventTime ts, int64_t slice) {
+  const EventTime q = ts / slice;
+  return (q - ((ts % slice) < 0 ? 1 : 0)) * slice;
+}
+
+// A lookback's per-key state: compacted slices (by start) and recent
+// accumulators (by exact event time), both oldest first.
+template <typename Acc>
+struct LookbackState {
+  std::map<EventTime, Acc> slices;
+  std::map<EventTime, Acc> recent;
+};
+
+template <typename In, typename R>
+struct LookbackValue {
+  In event;
+  R value;
+};
+
+// `add(acc, event, ts)` adds one event to an accumulator of A.
+template <typename K, typename In, typename A, typename AddFn>
+class Lookback {
+ public:
+  using Acc = typename A::Acc;
+  using Result = decltype(A::Result(std::declval<const Acc&>(), EventTime{}));
+  using Out = LookbackValue<In, Result>;
+
+  Lookback(absl::Duration size, absl::Duration slice, absl::Duration allowed_lateness, AddFn add)
+      : size_(absl::ToInt64Milliseconds(size)),
+        slice_(std::max<int64_t>(1, absl::ToInt64Milliseconds(slice))),
+        lateness_(std::max<int64_t>(0, absl::ToInt64Milliseconds(allowed_lateness))),
+        add_(std::move(add)) {}
+
+  void Open(KeyedStateStore<K>& state) { state_ = state.template Value<LookbackState<Acc>>("lookback"); }
+
+  void ProcessElement(const In& event, ProcessContext<K, Out>& ctx) {
+    const EventTime ts = ctx.timestamp();
+    LookbackState<Acc>& s = state_.GetOrCreate();
+    ctx.Emit(Out{event, A::Result(Query(s, ts), ts)});
+    add_(s.recent[ts], event, ts);
+    const EventTime end = SliceFloor(ts, slice_) + slice_;
+    ctx.RegisterTimer(end - 1 + lateness_);          // compaction
+    ctx.RegisterTimer(end - 1 + lateness_ + size_);  // expiry
+  }
+
+  void OnTimer(EventTime t, ProcessContext<K, Out>&) {
+    LookbackState<Acc>* s = state_.Mutable();
+    if (s == nullptr) return;
+    // Events still to come have times after t - lateness (the watermark is
+    // past t): recent accumulators of slices ending before are final.
+    const EventTime horizon = t + 1 - lateness_;
+    for (auto it = s->recent.begin(); it != s->recent.end();) {
+      const EventTime start = SliceFloor(it->first, slice_);
+      if (start + slice_ > horizon) break;
+      A::Merge(s->slices[start], it->second);
+      it = s->recent.erase(it);
+    }
+    // ... and need nothing before SliceFloor(horizon - size).
+    const EventTime keep_from = SliceFloor(horizon - size_, slice_);
+    s->slices.erase(s->slices.begin(), s->slices.lower_bound(keep_from));
+    s->recent.erase(s->recent.begin(), s->recent.lower_bound(keep_from));
+    if (s->slices.empty() && s->recent.empty()) state_.Clear();
+  }
+
+  // The aggregate over [SliceFloor(ts - size), ts) as `s` knows it.
+  Acc Query(const LookbackState<Acc>& s, EventTime ts) const {
+    const EventTime from = SliceFloor(ts - size_, slice_);
+    Acc acc;
+    // Compacted slices all end at or before any time still arriving.
+    for (auto it = s.slices.lower_bound(from); it != s.slices.end() && it->first < ts; ++it) {
+      A::Merge(acc, it->second);
+    }
+    for (auto it = s.recent.lower_bound(from); it != s.recent.end() && it->first < ts; ++it) {
+      A::Merge(acc, it->second);
+    }
+    return acc;
+  }
+
+ private:
+  int64_t size_;
+  int64_t slice_;
+  int64_t lateness_;
+  AddFn add_;
+  ValueState<K, LookbackState<Acc>> state_;
+};
+
+// Deduces the types: Lookback over `In` with aggregate A.
+template <typename K, typename In, typename A, typename AddFn>
+Lookback<K, In, A, AddFn> MakeLookback(absl::Duration size, absl::Duration slice,
+                                       absl::Duration allowed_lateness, AddFn add) {
+  return Lookback<K, In, A, AddFn>(size, slice, allowed_lateness, std::move(add));
+}
+
+}  // namespace eddy
+
+namespace eddy {
+template <typename Acc>
+struct Codec<LookbackState<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
+  static constexpr bool kDefined = true;
+  static void Encode(const LookbackState<Acc>& v, std::string& out) {
+    EncodeTo(v.slices, out);
+    EncodeTo(v.recent, out);
+  }
+  static bool Decode(absl::string_view& in, LookbackState<Acc>& v) {
+    return DecodeFrom(in, v.slices) && DecodeFrom(in, v.recent);
+  }
+};
+}  // namespace eddy
+
+#endif  // EDDY_OPERATORS_WINDOWS_H_

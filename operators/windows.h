@@ -27,6 +27,7 @@
 #define EDDY_OPERATORS_WINDOWS_H_
 
 #include <map>
+#include <numeric>
 #include <string>
 #include <utility>
 
@@ -131,6 +132,106 @@ template <typename K, typename In, typename A, typename AddFn>
 Lookback<K, In, A, AddFn> MakeLookback(absl::Duration size, absl::Duration slice,
                                        absl::Duration allowed_lateness, AddFn add) {
   return Lookback<K, In, A, AddFn>(size, slice, allowed_lateness, std::move(add));
+}
+
+// Tumbling (slide = size) and hopping windows [k * slide, k * slide + size)
+// of aggregate A, per key, in event time. Slices are gcd(size, slide) long;
+// an event adds to one slice (O(1)), and a window's value merges its slices
+// when it is emitted. A window is emitted once the watermark passes its end
+// (if it has events); an event that arrives for a window already emitted
+// (late, within the allowed lateness) emits the window again at once with
+// the corrected value and `update` set. Slices are dropped once the
+// watermark is `allowed_lateness` past the end of the last window holding
+// them (the sources send later events to the late output: give them the same
+// allowed lateness).
+template <typename K, typename R>
+struct WindowResult {
+  K key;
+  EventTime start = 0;
+  EventTime end = 0;
+  R value;
+  bool update = false;  // a correction of an emitted window
+};
+
+template <typename K, typename In, typename A, typename AddFn>
+class SlicedWindows {
+ public:
+  using Acc = typename A::Acc;
+  using Result = decltype(A::Result(std::declval<const Acc&>(), EventTime{}));
+  using Out = WindowResult<K, Result>;
+
+  SlicedWindows(absl::Duration size, absl::Duration slide, absl::Duration allowed_lateness,
+                AddFn add)
+      : size_(std::max<int64_t>(1, absl::ToInt64Milliseconds(size))),
+        slide_(std::max<int64_t>(1, absl::ToInt64Milliseconds(slide))),
+        slice_(std::gcd(size_, slide_)),
+        lateness_(std::max<int64_t>(0, absl::ToInt64Milliseconds(allowed_lateness))),
+        add_(std::move(add)) {}
+
+  void Open(KeyedStateStore<K>& state) {
+    state_ = state.template Value<std::map<EventTime, Acc>>("slices");
+  }
+
+  void ProcessElement(const In& event, ProcessContext<K, Out>& ctx) {
+    const EventTime ts = ctx.timestamp();
+    std::map<EventTime, Acc>& slices = state_.GetOrCreate();
+    add_(slices[SliceFloor(ts, slice_)], event, ts);
+    // The windows holding ts: starts in (ts - size, ts], multiples of slide.
+    const EventTime last_start = SliceFloor(ts, slide_);
+    for (EventTime start = last_start; start > ts - size_; start -= slide_) {
+      const EventTime end = start + size_;
+      if (end - 1 <= ctx.watermark()) {
+        ctx.EmitAt(Out{ctx.key(), start, end, A::Result(Merged(slices, start, end), end - 1), true},
+                   end - 1);
+      } else {
+        ctx.RegisterTimer(end - 1);
+      }
+    }
+    ctx.RegisterTimer(last_start + size_ - 1 + lateness_);  // drop the slice
+  }
+
+  void OnTimer(EventTime t, ProcessContext<K, Out>& ctx) {
+    std::map<EventTime, Acc>* slices = state_.Mutable();
+    if (slices == nullptr) return;
+    const EventTime end = t + 1;
+    const EventTime start = end - size_;
+    if (SliceFloor(start, slide_) == start) {
+      auto it = slices->lower_bound(start);
+      if (it != slices->end() && it->first < end) {
+        ctx.EmitAt(Out{ctx.key(), start, end, A::Result(Merged(*slices, start, end), t), false}, t);
+      }
+    }
+    // A slice is held by windows up to the one starting at SliceFloor(s,
+    // slide); drop it once that one is past its lateness.
+    while (!slices->empty()) {
+      const EventTime s = slices->begin()->first;
+      if (SliceFloor(s, slide_) + size_ - 1 + lateness_ > t) break;
+      slices->erase(slices->begin());
+    }
+    if (slices->empty()) state_.Clear();
+  }
+
+ private:
+  static Acc Merged(const std::map<EventTime, Acc>& slices, EventTime start, EventTime end) {
+    Acc acc;
+    for (auto it = slices.lower_bound(start); it != slices.end() && it->first < end; ++it) {
+      A::Merge(acc, it->second);
+    }
+    return acc;
+  }
+
+  int64_t size_;
+  int64_t slide_;
+  int64_t slice_;
+  int64_t lateness_;
+  AddFn add_;
+  ValueState<K, std::map<EventTime, Acc>> state_;
+};
+
+template <typename K, typename In, typename A, typename AddFn>
+SlicedWindows<K, In, A, AddFn> MakeWindows(absl::Duration size, absl::Duration slide,
+                                           absl::Duration allowed_lateness, AddFn add) {
+  return SlicedWindows<K, In, A, AddFn>(size, slide, allowed_lateness, std::move(add));
 }
 
 }  // namespace eddy

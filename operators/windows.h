@@ -234,9 +234,126 @@ SlicedWindows<K, In, A, AddFn> MakeWindows(absl::Duration size, absl::Duration s
   return SlicedWindows<K, In, A, AddFn>(size, slide, allowed_lateness, std::move(add));
 }
 
+// Session windows of aggregate A, per key: events less than `gap` apart
+// (in event time) are in one session [first, last + gap). A session is
+// emitted once the watermark passes its end; an event within the allowed
+// lateness that extends, joins or starts a session the watermark has
+// passed emits the merged session at once, with `update` set if it
+// replaces sessions already emitted. Sessions are dropped `allowed_lateness`
+// after their end.
+template <typename Acc>
+struct Session {
+  EventTime end = 0;
+  bool emitted = false;  // some version of it was emitted
+  bool current = false;  // this version was emitted
+  Acc acc;
+};
+
+template <typename K, typename In, typename A, typename AddFn>
+class SessionWindows {
+ public:
+  using Acc = typename A::Acc;
+  using Result = decltype(A::Result(std::declval<const Acc&>(), EventTime{}));
+  using Out = WindowResult<K, Result>;
+
+  SessionWindows(absl::Duration gap, absl::Duration allowed_lateness, AddFn add)
+      : gap_(std::max<int64_t>(1, absl::ToInt64Milliseconds(gap))),
+        lateness_(std::max<int64_t>(0, absl::ToInt64Milliseconds(allowed_lateness))),
+        add_(std::move(add)) {}
+
+  void Open(KeyedStateStore<K>& state) {
+    state_ = state.template Value<std::map<EventTime, Session<Acc>>>("sessions");
+  }
+
+  void ProcessElement(const In& event, ProcessContext<K, Out>& ctx) {
+    const EventTime ts = ctx.timestamp();
+    std::map<EventTime, Session<Acc>>& sessions = state_.GetOrCreate();
+    // Sessions within `gap` of ts: start < ts + gap and end > ts (end is the
+    // last event + gap). Merged oldest first.
+    EventTime start = ts;
+    Session<Acc> merged;
+    merged.end = ts + gap_;
+    bool any = false;
+    auto it = sessions.begin();
+    while (it != sessions.end() && it->first < ts + gap_) {
+      if (it->second.end <= ts) {
+        ++it;
+        continue;
+      }
+      if (!any) {
+        start = std::min(start, it->first);
+        merged.acc = it->second.acc;
+      } else {
+        A::Merge(merged.acc, it->second.acc);
+      }
+      any = true;
+      merged.end = std::max(merged.end, it->second.end);
+      merged.emitted = merged.emitted || it->second.emitted;
+      it = sessions.erase(it);
+    }
+    add_(merged.acc, event, ts);
+    if (merged.end - 1 <= ctx.watermark()) {
+      ctx.EmitAt(Out{ctx.key(), start, merged.end, A::Result(merged.acc, merged.end - 1),
+                     merged.emitted},
+                 merged.end - 1);
+      merged.emitted = merged.current = true;
+    } else {
+      ctx.RegisterTimer(merged.end - 1);
+    }
+    ctx.RegisterTimer(merged.end - 1 + lateness_);
+    sessions[start] = std::move(merged);
+  }
+
+  void OnTimer(EventTime t, ProcessContext<K, Out>& ctx) {
+    std::map<EventTime, Session<Acc>>* sessions = state_.Mutable();
+    if (sessions == nullptr) return;
+    for (auto it = sessions->begin(); it != sessions->end();) {
+      Session<Acc>& s = it->second;
+      if (!s.current && s.end - 1 <= t) {
+        ctx.EmitAt(Out{ctx.key(), it->first, s.end, A::Result(s.acc, s.end - 1), s.emitted},
+                   s.end - 1);
+        s.emitted = s.current = true;
+      }
+      if (s.end - 1 + lateness_ <= t) {
+        it = sessions->erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (sessions->empty()) state_.Clear();
+  }
+
+ private:
+  int64_t gap_;
+  int64_t lateness_;
+  AddFn add_;
+  ValueState<K, std::map<EventTime, Session<Acc>>> state_;
+};
+
+template <typename K, typename In, typename A, typename AddFn>
+SessionWindows<K, In, A, AddFn> MakeSessions(absl::Duration gap, absl::Duration allowed_lateness,
+                                             AddFn add) {
+  return SessionWindows<K, In, A, AddFn>(gap, allowed_lateness, std::move(add));
+}
+
 }  // namespace eddy
 
 namespace eddy {
+template <typename Acc>
+struct Codec<Session<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
+  static constexpr bool kDefined = true;
+  static void Encode(const Session<Acc>& v, std::string& out) {
+    EncodeTo(v.end, out);
+    EncodeTo(v.emitted, out);
+    EncodeTo(v.current, out);
+    EncodeTo(v.acc, out);
+  }
+  static bool Decode(absl::string_view& in, Session<Acc>& v) {
+    return DecodeFrom(in, v.end) && DecodeFrom(in, v.emitted) && DecodeFrom(in, v.current) &&
+           DecodeFrom(in, v.acc);
+  }
+};
+
 template <typename Acc>
 struct Codec<LookbackState<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
   static constexpr bool kDefined = true;

@@ -94,6 +94,8 @@ class Harness {
   }
 
   size_t StateEntries() const { return node_.cached_state_entries(); }
+  // The batch (0, 1, ...; the last is the end of input) of each output of Run.
+  const std::vector<size_t>& output_batches() const { return output_batches_; }
 
  private:
   void RunBatch(EventTime previous, EventTime watermark, std::vector<Out>& out) {
@@ -104,9 +106,15 @@ class Harness {
     ctx.partitions = parts_;
     ctx.pool = &pool_;
     pool_.ParallelFor(parts_, [&](int p) { node_.RunPartition(p, ctx); });
-    MergeBuffer(node_.output(), [&](int p, size_t k) { out.push_back(node_.output().parts[p][k].value); });
+    MergeBuffer(node_.output(), [&](int p, size_t k) {
+      out.push_back(node_.output().parts[p][k].value);
+      output_batches_.push_back(batches_);
+    });
     feed_.ClearOutput();
+    ++batches_;
   }
+  size_t batches_ = 0;
+  std::vector<size_t> output_batches_;
 
   int parts_;
   KeyedFeed<std::string, Ev> feed_;
@@ -325,6 +333,134 @@ TEST(SlicedWindowsTest, TumblingAndHoppingWindowsEqualBruteForceWithLateUpdates)
   // The streams did exercise corrections and the late output.
   EXPECT_GT(updates, 20u);
   EXPECT_GT(late, 100u);
+}
+
+// Brute force for sessions, recomputed from scratch after every event: the
+// key's events sorted by time, split where consecutive ones are `gap` or more
+// apart. The session holding a new event is emitted at once if the
+// watermark passed its end (as an update if it absorbed an emitted one);
+// at each batch's end, every session the watermark passed whose current
+// shape was not emitted is. Rows per batch, sorted.
+std::vector<std::vector<WindowRow>> BruteForceSessions(const std::vector<Arrival>& stream,
+                                                       int64_t gap, int64_t disorder,
+                                                       int64_t lateness) {
+  struct S {
+    EventTime start, end;
+    int64_t count;
+    double sum;
+  };
+  std::map<std::string, std::vector<const Arrival*>> events;
+  // Per key: emitted-ever sessions and current-shape-emitted sessions, by (start, end).
+  std::map<std::string, std::set<std::pair<EventTime, EventTime>>> emitted, current;
+  const auto sessions = [&](const std::string& key) {
+    std::vector<const Arrival*> v = events[key];
+    std::sort(v.begin(), v.end(), [](const Arrival* a, const Arrival* b) { return a->ts < b->ts; });
+    std::vector<S> out;
+    for (const Arrival* a : v) {
+      if (out.empty() || a->ts - (out.back().end - gap) >= gap) {
+        out.push_back({a->ts, a->ts + gap, 0, 0});
+      }
+      out.back().end = std::max(out.back().end, a->ts + gap);
+      ++out.back().count;
+      out.back().sum += a->ev.x;
+    }
+    return out;
+  };
+  const auto overlaps = [](const std::pair<EventTime, EventTime>& old, const S& s) {
+    return old.first >= s.start && old.second <= s.end;
+  };
+  std::vector<std::vector<WindowRow>> out;
+  EventTime max_ts = kMinEventTime, previous = kMinEventTime;
+  const auto fire = [&](EventTime watermark) {
+    for (auto& [key, unused] : events) {
+      for (const S& s : sessions(key)) {
+        if (s.end - 1 > watermark || current[key].count({s.start, s.end}) > 0) continue;
+        bool was = false;
+        for (const auto& e : emitted[key]) was = was || overlaps(e, s);
+        out.back().push_back({key, s.start, s.count, s.sum, was});
+        emitted[key].insert({s.start, s.end});
+        current[key].insert({s.start, s.end});
+      }
+    }
+  };
+  size_t i = 0;
+  while (i < stream.size()) {
+    out.emplace_back();
+    const size_t batch = stream[i].batch;
+    for (; i < stream.size() && stream[i].batch == batch; ++i) {
+      const Arrival& a = stream[i];
+      if (previous != kMinEventTime && a.ts <= previous - lateness) continue;
+      max_ts = std::max(max_ts, a.ts);
+      events[a.key].push_back(&a);
+      for (const S& s : sessions(a.key)) {
+        if (a.ts < s.start || a.ts >= s.end) continue;
+        // The shape of the session holding `a` is new.
+        if (s.end - 1 <= previous) {
+          bool was = false;
+          for (const auto& e : emitted[a.key]) was = was || overlaps(e, s);
+          out.back().push_back({a.key, s.start, s.count, s.sum, was});
+          emitted[a.key].insert({s.start, s.end});
+          current[a.key].insert({s.start, s.end});
+        }
+      }
+    }
+    const EventTime watermark = std::max(previous, max_ts == kMinEventTime ? kMinEventTime : max_ts - disorder);
+    fire(watermark);
+    previous = watermark;
+  }
+  out.emplace_back();
+  fire(kMaxEventTime);
+  for (auto& rows : out) std::sort(rows.begin(), rows.end());
+  return out;
+}
+
+TEST(SessionWindowsTest, SessionsEqualBruteForceWithMergesAndLateUpdates) {
+  size_t updates = 0, merges = 0;
+  for (const int64_t gap : {500, 1500, 4000}) {
+    for (uint64_t seed = 1; seed <= 40; ++seed) {
+      std::mt19937_64 rng(seed);
+      const std::vector<Arrival> stream = RandomStream(rng, 200 + rng() % 200, kDisorder);
+      const auto want = BruteForceSessions(stream, gap, kDisorder, kLateness);
+      for (const auto& rows : want) {
+        for (const WindowRow& r : rows) updates += r.update ? 1 : 0;
+        for (const WindowRow& r : rows) merges += r.count > 1 ? 1 : 0;
+      }
+      for (int parts : {1, 3}) {
+        SCOPED_TRACE(absl::StrCat("gap ", gap, " seed ", seed, ", ", parts, " tasks"));
+        struct CountSum {
+          struct Acc {
+            int64_t n = 0;
+            double sum = 0;
+          };
+          static void Merge(Acc& a, const Acc& b) {
+            a.n += b.n;
+            a.sum += b.sum;
+          }
+          static std::pair<int64_t, double> Result(const Acc& a, EventTime) { return {a.n, a.sum}; }
+        };
+        auto fn = MakeSessions<std::string, Ev, CountSum>(
+            absl::Milliseconds(gap), absl::Milliseconds(kLateness),
+            [](CountSum::Acc& a, const Ev& e, EventTime) {
+              ++a.n;
+              a.sum += e.x;
+            });
+        Harness<decltype(fn)> h(fn, parts);
+        std::vector<Arrival> kept;
+        const auto outputs = h.Run(stream, kDisorder, kLateness, &kept);
+        std::vector<std::vector<WindowRow>> got(want.size());
+        for (size_t k = 0; k < outputs.size(); ++k) {
+          const auto& o = outputs[k];
+          ASSERT_LT(h.output_batches()[k], got.size());
+          got[h.output_batches()[k]].push_back({o.key, o.start, o.value.first, o.value.second, o.update});
+        }
+        for (auto& rows : got) std::sort(rows.begin(), rows.end());
+        EXPECT_EQ(got, want);
+        EXPECT_EQ(h.StateEntries(), 0u) << "state left after every session expired";
+      }
+    }
+  }
+  EXPECT_GT(updates, 20u);
+  EXPECT_GT(merges, 100u);
 }
 
 }  // namespace

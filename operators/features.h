@@ -1,0 +1,185 @@
+// Sparse feature vectors: hashed features in a 2^bits space, as the models
+// (and Vowpal Wabbit) take them.
+//
+// A FeatureSpace declares the fields once: each has a namespace and a name
+// ("user", "listens_1h.genre"), whose hash is computed then, so that adding
+// a value costs one short hash. A feature is (field, value, weight):
+//   categorical  user.listens_1h.genre=jazz  weight 3 (e.g. a count)
+//   numeric      ad.ctr_24h                 weight 0.031
+//   log bucket   user.listens_24h=b5        weight 1 (bucket floor(log2(1 + x)))
+// Its index is xxHash3(value, seed = hash(namespace, name)) mod 2^bits.
+// Crosses between two namespaces ("user" x "ad") add, for every pair of
+// features of the two, a feature whose index mixes theirs and whose weight
+// is their product, like VW's quadratic interactions (-q). Indices may repeat
+// (hash collisions, or a value added twice): the entries are kept apart, and
+// a linear model then sums them, as VW does.
+//
+// With auditing on, each entry also gets its readable name
+// (`user.listens_1h.genre=jazz`, `user.genre=jazz^ad.category=concerts`), so
+// that a prediction's inputs can be checked against the raw events.
+//
+// Thread-safety: a FeatureSpace is immutable once built (share it); a
+// FeatureBuilder belongs to one thread.
+#ifndef EDDY_OPERATORS_FEATURES_H_
+#define EDDY_OPERATORS_FEATURES_H_
+
+#include <xxhash.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "engine/key.h"
+
+namespace eddy {
+
+struct SparseVector {
+  std::vector<uint32_t> index;
+  std::vector<float> value;
+  void clear() {
+    index.clear();
+    value.clear();
+  }
+  size_t size() const { return index.size(); }
+};
+
+// One entry of an audited vector.
+struct FeatureAudit {
+  std::string name;
+  float value = 0;
+  uint32_t index = 0;
+};
+
+class FeatureSpace {
+ public:
+  struct Field {
+    int ns = 0;  // namespace number
+    uint64_t seed = 0;
+    std::string name;  // "ns.name"
+  };
+
+  explicit FeatureSpace(int bits) : bits_(bits < 1 ? 1 : bits > 31 ? 31 : bits) {}
+
+  // Declares a field; returns its handle for FeatureBuilder.
+  int AddField(absl::string_view ns, absl::string_view name) {
+    const int n = Namespace(ns);
+    const uint64_t ns_hash = XXH3_64bits(ns.data(), ns.size());
+    fields_.push_back({n, XXH3_64bits_withSeed(name.data(), name.size(), ns_hash),
+                       absl::StrCat(ns, ".", name)});
+    return static_cast<int>(fields_.size()) - 1;
+  }
+  // Crosses namespaces `a` and `b` (declared by their fields, or later).
+  void AddCross(absl::string_view a, absl::string_view b) {
+    crosses_.emplace_back(Namespace(a), Namespace(b));
+  }
+
+  int bits() const { return bits_; }
+  uint32_t mask() const { return bits_ == 32 ? 0xFFFFFFFFu : (1u << bits_) - 1; }
+  const Field& field(int f) const { return fields_[f]; }
+  size_t namespaces() const { return namespace_names_.size(); }
+  const std::vector<std::pair<int, int>>& crosses() const { return crosses_; }
+
+ private:
+  int Namespace(absl::string_view ns) {
+    for (size_t i = 0; i < namespace_names_.size(); ++i) {
+      if (namespace_names_[i] == ns) return static_cast<int>(i);
+    }
+    namespace_names_.emplace_back(ns);
+    return static_cast<int>(namespace_names_.size()) - 1;
+  }
+
+  int bits_;
+  std::vector<Field> fields_;
+  std::vector<std::string> namespace_names_;
+  std::vector<std::pair<int, int>> crosses_;
+};
+
+class FeatureBuilder {
+ public:
+  // `space` outlives the builder. With `audit`, names are kept (slower).
+  explicit FeatureBuilder(const FeatureSpace* space, bool audit = false)
+      : space_(space), audit_(audit), by_ns_(space->namespaces()) {}
+
+  // Starts a new vector.
+  void Clear() {
+    out_.clear();
+    audits_.clear();
+    for (auto& v : by_ns_) v.clear();
+  }
+
+  // field=value with `weight`.
+  void Add(int field, absl::string_view value, float weight = 1) {
+    const FeatureSpace::Field& f = space_->field(field);
+    const uint64_t h = XXH3_64bits_withSeed(value.data(), value.size(), f.seed);
+    Push(f.ns, h, weight, audit_ ? absl::StrCat(f.name, "=", value) : std::string());
+  }
+  // The field itself with a numeric weight (NaN and infinities are left out:
+  // a model must not see them).
+  void AddNumeric(int field, double x) {
+    if (!std::isfinite(x)) return;
+    const FeatureSpace::Field& f = space_->field(field);
+    Push(f.ns, f.seed, static_cast<float>(x), audit_ ? f.name : std::string());
+  }
+  // field=b<k>, k = floor(log2(1 + x)) for x >= 0 ("neg" below 0): counts
+  // and durations spread over orders of magnitude.
+  void AddLogBucket(int field, double x) {
+    if (std::isnan(x)) return;
+    char buf[8] = {'b'};
+    absl::string_view bucket = "neg";
+    if (x >= 0) {
+      const int k = std::isinf(x) ? 1024 : static_cast<int>(std::floor(std::log2(1 + x)));
+      const int len = 1 + std::snprintf(buf + 1, sizeof(buf) - 1, "%d", k);
+      bucket = absl::string_view(buf, static_cast<size_t>(len));
+    }
+    Add(field, bucket);
+  }
+
+  // Adds the crosses and returns the vector (valid until the next Clear).
+  const SparseVector& Finish() {
+    for (const auto& [a, b] : space_->crosses()) {
+      for (const Entry& x : by_ns_[a]) {
+        for (const Entry& y : by_ns_[b]) {
+          const uint64_t h = HashCombine(x.hash, y.hash);
+          out_.index.push_back(static_cast<uint32_t>(h) & space_->mask());
+          out_.value.push_back(x.weight * y.weight);
+          if (audit_) {
+            audits_.push_back({absl::StrCat(audits_[x.audit].name, "^", audits_[y.audit].name),
+                               out_.value.back(), out_.index.back()});
+          }
+        }
+      }
+    }
+    return out_;
+  }
+
+  // With auditing: one entry per vector entry, in the same order.
+  const std::vector<FeatureAudit>& audit() const { return audits_; }
+
+ private:
+  struct Entry {
+    uint64_t hash;
+    float weight;
+    size_t audit;  // index in audits_
+  };
+  void Push(int ns, uint64_t hash, float weight, std::string name) {
+    out_.index.push_back(static_cast<uint32_t>(hash) & space_->mask());
+    out_.value.push_back(weight);
+    by_ns_[ns].push_back({hash, weight, audits_.size()});
+    if (audit_) audits_.push_back({std::move(name), weight, out_.index.back()});
+  }
+
+  const FeatureSpace* space_;
+  bool audit_;
+  SparseVector out_;
+  std::vector<std::vector<Entry>> by_ns_;
+  std::vector<FeatureAudit> audits_;
+};
+
+}  // namespace eddy
+
+#endif  // EDDY_OPERATORS_FEATURES_H_

@@ -27,7 +27,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -132,24 +131,46 @@ class FeatureBuilder {
     char buf[8] = {'b'};
     absl::string_view bucket = "neg";
     if (x >= 0) {
-      const int k = std::isinf(x) ? 1024 : static_cast<int>(std::floor(std::log2(1 + x)));
-      const int len = 1 + std::snprintf(buf + 1, sizeof(buf) - 1, "%d", k);
-      bucket = absl::string_view(buf, static_cast<size_t>(len));
+      // ilogb: the binary exponent, i.e. floor(log2) exactly (1024 for inf).
+      int k = std::isinf(x) ? 1024 : std::ilogb(1 + x);
+      char digits[5];
+      int n = 0;
+      do {
+        digits[n++] = static_cast<char>('0' + k % 10);
+        k /= 10;
+      } while (k > 0);
+      for (int i = 0; i < n; ++i) buf[1 + i] = digits[n - 1 - i];
+      bucket = absl::string_view(buf, static_cast<size_t>(1 + n));
     }
     Add(field, bucket);
   }
 
   // Adds the crosses and returns the vector (valid until the next Clear).
   const SparseVector& Finish() {
+    size_t n = out_.size();
+    for (const auto& [a, b] : space_->crosses()) n += by_ns_[a].size() * by_ns_[b].size();
+    const size_t first = out_.size();
+    out_.index.resize(n);
+    out_.value.resize(n);
+    uint32_t* index = out_.index.data() + first;
+    float* value = out_.value.data() + first;
+    const uint32_t mask = space_->mask();
     for (const auto& [a, b] : space_->crosses()) {
       for (const Entry& x : by_ns_[a]) {
         for (const Entry& y : by_ns_[b]) {
-          const uint64_t h = HashCombine(x.hash, y.hash);
-          out_.index.push_back(static_cast<uint32_t>(h) & space_->mask());
-          out_.value.push_back(x.weight * y.weight);
-          if (audit_) {
+          *index++ = static_cast<uint32_t>(HashCombine(x.hash, y.hash)) & mask;
+          *value++ = x.weight * y.weight;
+        }
+      }
+    }
+    if (audit_) {
+      size_t at = first;
+      for (const auto& [a, b] : space_->crosses()) {
+        for (const Entry& x : by_ns_[a]) {
+          for (const Entry& y : by_ns_[b]) {
             audits_.push_back({absl::StrCat(audits_[x.audit].name, "^", audits_[y.audit].name),
-                               out_.value.back(), out_.index.back()});
+                               out_.value[at], out_.index[at]});
+            ++at;
           }
         }
       }

@@ -26,10 +26,12 @@
 #ifndef EDDY_OPERATORS_WINDOWS_H_
 #define EDDY_OPERATORS_WINDOWS_H_
 
+#include <algorithm>
 #include <map>
 #include <numeric>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "engine/record.h"
@@ -48,10 +50,14 @@ inline EventTime SliceFloor(EventTime ts, int64_t slice) {
 
 // A lookback's per-key state: compacted slices (by start) and recent
 // accumulators (by exact event time), both oldest first.
+// Sorted vectors, not maps: a key holds few entries, nearly always added at
+// the end, and a node per entry cost an allocation per event.
 template <typename Acc>
 struct LookbackState {
-  std::map<EventTime, Acc> slices;
-  std::map<EventTime, Acc> recent;
+  std::vector<std::pair<EventTime, Acc>> slices;
+  std::vector<std::pair<EventTime, Acc>> recent;
+  EventTime expires = kMinEventTime;  // when no event can need any of it
+  EventTime timer = kMinEventTime;    // the pending timer (kMinEventTime: none)
 };
 
 template <typename In, typename R>
@@ -79,30 +85,65 @@ class Lookback {
   void ProcessElement(const In& event, ProcessContext<K, Out>& ctx) {
     const EventTime ts = ctx.timestamp();
     LookbackState<Acc>& s = state_.GetOrCreate();
+    if (ctx.watermark() != kMinEventTime) Compact(s, ctx.watermark());
     ctx.Emit(Out{event, A::Result(Query(s, ts), ts)});
-    add_(s.recent[ts], event, ts);
+    add_(At(s.recent, ts), event, ts);
     const EventTime end = SliceFloor(ts, slice_) + slice_;
-    ctx.RegisterTimer(end - 1 + lateness_);          // compaction
-    ctx.RegisterTimer(end - 1 + lateness_ + size_);  // expiry
+    s.expires = std::max(s.expires, end - 1 + lateness_ + size_);
+    // One timer per key at a time (a timer costs more than the rest of an
+    // event): it expires the state, or moves on to the new expiry.
+    if (s.timer == kMinEventTime) {
+      s.timer = s.expires;
+      ctx.RegisterTimer(s.timer);
+    }
   }
 
-  void OnTimer(EventTime t, ProcessContext<K, Out>&) {
+  void OnTimer(EventTime t, ProcessContext<K, Out>& ctx) {
     LookbackState<Acc>* s = state_.Mutable();
     if (s == nullptr) return;
-    // Events still to come have times after t - lateness (the watermark is
-    // past t): recent accumulators of slices ending before are final.
-    const EventTime horizon = t + 1 - lateness_;
-    for (auto it = s->recent.begin(); it != s->recent.end();) {
-      const EventTime start = SliceFloor(it->first, slice_);
-      if (start + slice_ > horizon) break;
-      A::Merge(s->slices[start], it->second);
-      it = s->recent.erase(it);
+    s->timer = kMinEventTime;
+    Compact(*s, t);
+    if (s->slices.empty() && s->recent.empty()) {
+      state_.Clear();
+    } else {
+      s->timer = std::max(s->expires, t + 1);
+      ctx.RegisterTimer(s->timer);
     }
-    // ... and need nothing before SliceFloor(horizon - size).
+  }
+
+  // With the watermark at `watermark`, events still to come have times after
+  // watermark - lateness (the sources send the others to the late output):
+  // recent accumulators of slices ending before are final (compacted), and
+  // nothing before SliceFloor(that - size) is needed any more (dropped).
+  void Compact(LookbackState<Acc>& s, EventTime watermark) const {
+    const EventTime horizon = watermark + 1 - lateness_;
+    size_t done = 0;
+    for (; done < s.recent.size(); ++done) {
+      const EventTime start = SliceFloor(s.recent[done].first, slice_);
+      if (start + slice_ > horizon) break;
+      A::Merge(At(s.slices, start), s.recent[done].second);
+    }
+    s.recent.erase(s.recent.begin(), s.recent.begin() + static_cast<std::ptrdiff_t>(done));
     const EventTime keep_from = SliceFloor(horizon - size_, slice_);
-    s->slices.erase(s->slices.begin(), s->slices.lower_bound(keep_from));
-    s->recent.erase(s->recent.begin(), s->recent.lower_bound(keep_from));
-    if (s->slices.empty() && s->recent.empty()) state_.Clear();
+    s.slices.erase(s.slices.begin(), LowerBound(s.slices, keep_from));
+    s.recent.erase(s.recent.begin(), LowerBound(s.recent, keep_from));
+  }
+
+  using Entries = std::vector<std::pair<EventTime, Acc>>;
+  static typename Entries::const_iterator LowerBound(const Entries& v, EventTime t) {
+    return std::lower_bound(v.begin(), v.end(), t,
+                            [](const std::pair<EventTime, Acc>& e, EventTime x) { return e.first < x; });
+  }
+  static typename Entries::iterator LowerBound(Entries& v, EventTime t) {
+    return std::lower_bound(v.begin(), v.end(), t,
+                            [](const std::pair<EventTime, Acc>& e, EventTime x) { return e.first < x; });
+  }
+  // The accumulator at time t, inserted (empty) in order if missing.
+  static Acc& At(Entries& v, EventTime t) {
+    if (v.empty() || v.back().first < t) return v.emplace_back(t, Acc{}).second;
+    auto it = LowerBound(v, t);
+    if (it == v.end() || it->first != t) it = v.insert(it, {t, Acc{}});
+    return it->second;
   }
 
   // The aggregate over [SliceFloor(ts - size), ts) as `s` knows it.
@@ -110,10 +151,10 @@ class Lookback {
     const EventTime from = SliceFloor(ts - size_, slice_);
     Acc acc;
     // Compacted slices all end at or before any time still arriving.
-    for (auto it = s.slices.lower_bound(from); it != s.slices.end() && it->first < ts; ++it) {
+    for (auto it = LowerBound(s.slices, from); it != s.slices.end() && it->first < ts; ++it) {
       A::Merge(acc, it->second);
     }
-    for (auto it = s.recent.lower_bound(from); it != s.recent.end() && it->first < ts; ++it) {
+    for (auto it = LowerBound(s.recent, from); it != s.recent.end() && it->first < ts; ++it) {
       A::Merge(acc, it->second);
     }
     return acc;
@@ -360,9 +401,12 @@ struct Codec<LookbackState<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
   static void Encode(const LookbackState<Acc>& v, std::string& out) {
     EncodeTo(v.slices, out);
     EncodeTo(v.recent, out);
+    EncodeTo(v.expires, out);
+    EncodeTo(v.timer, out);
   }
   static bool Decode(absl::string_view& in, LookbackState<Acc>& v) {
-    return DecodeFrom(in, v.slices) && DecodeFrom(in, v.recent);
+    return DecodeFrom(in, v.slices) && DecodeFrom(in, v.recent) && DecodeFrom(in, v.expires) &&
+           DecodeFrom(in, v.timer);
   }
 };
 }  // namespace eddy

@@ -24,6 +24,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -233,6 +234,36 @@ struct Codec<std::optional<T>, std::enable_if_t<kHasCodec<T>>> {
     if (!Codec<T>::Decode(in, x)) return false;
     v = std::move(x);
     return true;
+  }
+};
+
+// A variant: its index (one byte), then the alternative held.
+template <typename... Ts>
+struct Codec<std::variant<Ts...>, std::enable_if_t<(kHasCodec<Ts> && ...) && (sizeof...(Ts) < 256)>> {
+  static constexpr bool kDefined = true;
+  static void Encode(const std::variant<Ts...>& v, std::string& out) {
+    out.push_back(static_cast<char>(v.index()));
+    std::visit([&](const auto& x) { Codec<std::decay_t<decltype(x)>>::Encode(x, out); }, v);
+  }
+  static bool Decode(absl::string_view& in, std::variant<Ts...>& v) {
+    if (in.empty() || static_cast<uint8_t>(in[0]) >= sizeof...(Ts)) return false;
+    const size_t index = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    return DecodeAlternative<0>(index, in, v);
+  }
+
+ private:
+  template <size_t I>
+  static bool DecodeAlternative(size_t index, absl::string_view& in, std::variant<Ts...>& v) {
+    if constexpr (I < sizeof...(Ts)) {
+      if (index != I) return DecodeAlternative<I + 1>(index, in, v);
+      std::variant_alternative_t<I, std::variant<Ts...>> x{};
+      if (!Codec<decltype(x)>::Decode(in, x)) return false;
+      v.template emplace<I>(std::move(x));
+      return true;
+    } else {
+      return false;
+    }
   }
 };
 

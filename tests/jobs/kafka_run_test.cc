@@ -452,58 +452,42 @@ TEST_F(KeyedRunTest, KeyedStateMovesToTheSurvivorThroughTheChangelog) {
 // commit, before its changelog markers (B must apply A's last state writes
 // from the changelog), or after its checkpoint, before publishing anything
 // (B must publish A's outputs and the records A sent to the repartition
-// topic). The windows equal replay's exactly: none missing, none counted
-// twice, none written twice.
-TEST_F(KeyedRunTest, ExactlyOnceKeyedStateWhenAMemberDiesAfterItsOffsetCommit) {
-  const KeyedCase c = Prepare(8);
-  const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
-  const pid_t a = SpawnEddy(Args(dir_ + "/state_a", true), log_a, {"EDDY_FAULT_KILL_AFTER_COMMIT=1"});
-  const pid_t b = SpawnEddy(Args(dir_ + "/state_b", true), log_b);
-  // A comes back with its state directory, whose checkpoint is older than
-  // what A committed to the group: it must not read that interval again.
-  pid_t again = -1;
-  const std::string log_again = dir_ + "/a2.log";
-  Feed(c, a, log_a, log_b, [] {},
-       [&] { again = SpawnEddy(Args(dir_ + "/state_a", true), log_again); });
-  const std::vector<std::string> got = WaitForWindows(c.want);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  kill(b, SIGTERM);
-  kill(again, SIGTERM);
-  EXPECT_EQ(WaitExit(b), 0) << ReadFileOrEmpty(log_b);
-  EXPECT_EQ(WaitExit(again), 0) << ReadFileOrEmpty(log_again);
-  const std::vector<std::string> final_outputs = ReadWithKcat("listen_counts.hourly_genre_counts");
-  { std::ofstream(dir_ + "/outputs.jsonl") << absl::StrJoin(final_outputs, "\n") << '\n'; }
-  EXPECT_EQ(MultisetDiff(final_outputs, c.want), "") << "outputs and logs in " << dir_;
-  EXPECT_NE((ReadFileOrEmpty(log_b) + ReadFileOrEmpty(log_again))
-                .find("committed but did not mark in the changelog"),
-            std::string::npos)
-      << ReadFileOrEmpty(log_b) << ReadFileOrEmpty(log_again);
+// topic). A then comes back with its state directory, whose checkpoint is
+// older than what A committed to the group: it must not read that interval
+// again. The windows equal replay's exactly: none missing, none counted
+// twice, none written twice. Returns the logs of B and of A's return.
+class KeyedExactlyOnceTest : public KeyedRunTest {
+ protected:
+  std::string KilledAndBack(const KeyedCase& c, const std::string& failpoint) {
+    const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
+    const pid_t a = SpawnEddy(Args(dir_ + "/state_a", true), log_a, {failpoint});
+    const pid_t b = SpawnEddy(Args(dir_ + "/state_b", true), log_b);
+    pid_t again = -1;
+    const std::string log_again = dir_ + "/a2.log";
+    Feed(c, a, log_a, log_b, [] {},
+         [&] { again = SpawnEddy(Args(dir_ + "/state_a", true), log_again); });
+    WaitForWindows(c.want);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    kill(b, SIGTERM);
+    kill(again, SIGTERM);
+    EXPECT_EQ(WaitExit(b), 0) << ReadFileOrEmpty(log_b);
+    EXPECT_EQ(WaitExit(again), 0) << ReadFileOrEmpty(log_again);
+    const std::vector<std::string> outputs = ReadWithKcat("listen_counts.hourly_genre_counts");
+    { std::ofstream(dir_ + "/outputs.jsonl") << absl::StrJoin(outputs, "\n") << '\n'; }
+    EXPECT_EQ(MultisetDiff(outputs, c.want), "") << "outputs and logs in " << dir_;
+    return ReadFileOrEmpty(log_b) + ReadFileOrEmpty(log_again);
+  }
+};
+
+TEST_F(KeyedExactlyOnceTest, ExactlyOnceKeyedStateWhenAMemberDiesAfterItsOffsetCommit) {
+  const std::string logs = KilledAndBack(Prepare(8), "EDDY_FAULT_KILL_AFTER_COMMIT=1");
+  EXPECT_NE(logs.find("committed but did not mark in the changelog"), std::string::npos) << logs;
 }
 
-TEST_F(KeyedRunTest, ExactlyOnceKeyedStateWhenAMemberDiesBeforePublishing) {
-  const KeyedCase c = Prepare(9);
-  const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
-  const pid_t a =
-      SpawnEddy(Args(dir_ + "/state_a", true), log_a, {"EDDY_FAULT_KILL_BEFORE_PUBLISH=1"});
-  const pid_t b = SpawnEddy(Args(dir_ + "/state_b", true), log_b);
-  // A comes back with its state directory, whose checkpoint is older than
-  // what A committed to the group: it must not read that interval again.
-  pid_t again = -1;
-  const std::string log_again = dir_ + "/a2.log";
-  Feed(c, a, log_a, log_b, [] {},
-       [&] { again = SpawnEddy(Args(dir_ + "/state_a", true), log_again); });
-  const std::vector<std::string> got = WaitForWindows(c.want);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  kill(b, SIGTERM);
-  kill(again, SIGTERM);
-  EXPECT_EQ(WaitExit(b), 0) << ReadFileOrEmpty(log_b);
-  EXPECT_EQ(WaitExit(again), 0) << ReadFileOrEmpty(log_again);
-  const std::vector<std::string> final_outputs = ReadWithKcat("listen_counts.hourly_genre_counts");
-  { std::ofstream(dir_ + "/outputs.jsonl") << absl::StrJoin(final_outputs, "\n") << '\n'; }
-  EXPECT_EQ(MultisetDiff(final_outputs, c.want), "") << "outputs and logs in " << dir_;
+TEST_F(KeyedExactlyOnceTest, ExactlyOnceKeyedStateWhenAMemberDiesBeforePublishing) {
+  const std::string logs = KilledAndBack(Prepare(9), "EDDY_FAULT_KILL_BEFORE_PUBLISH=1");
   // Completed by B (from the committed pointer) or by A itself on its
   // return (from its checkpoint), whichever came first.
-  const std::string logs = ReadFileOrEmpty(log_b) + ReadFileOrEmpty(log_again);
   EXPECT_TRUE(logs.find("left unfinished") != std::string::npos ||
               logs.find("staged but did not deliver") != std::string::npos)
       << logs;

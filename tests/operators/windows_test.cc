@@ -17,110 +17,15 @@
 #include "engine/tag_merge.h"
 #include "engine/thread_pool.h"
 #include "gtest/gtest.h"
-#include "tests/testing/feed.h"
+#include "tests/testing/keyed_harness.h"
 
 namespace eddy {
 namespace {
 
-using testing::KeyedFeed;
-
-struct Ev {
-  int64_t id = 0;
-  std::string item;
-  double x = 0;
-};
-
-struct Arrival {
-  std::string key;
-  Ev ev;
-  EventTime ts;
-  size_t batch;
-};
-
-// A random keyed stream: times drift forward with jitter up to `disorder`,
-// some events much later than that (late, some beyond the allowed lateness),
-// cut into batches of random sizes.
-std::vector<Arrival> RandomStream(std::mt19937_64& rng, size_t n, int64_t disorder) {
-  std::vector<Arrival> out;
-  EventTime clock = 1000000;
-  size_t batch = 0;
-  for (size_t i = 0; i < n; ++i) {
-    clock += rng() % 400;
-    EventTime ts = clock - static_cast<EventTime>(rng() % (disorder + 1));
-    if (rng() % 20 == 0) ts -= static_cast<EventTime>(rng() % (6 * disorder));  // late
-    if (rng() % 10 == 0) ts = out.empty() ? ts : out.back().ts;                  // a tie
-    if (rng() % 8 == 0) ++batch;
-    out.push_back({absl::StrCat("k", rng() % 5), Ev{static_cast<int64_t>(i), absl::StrCat("i", rng() % 7),
-                                                   static_cast<double>(rng() % 100)},
-                   ts, batch});
-  }
-  return out;
-}
-
-template <typename Fn>
-class Harness {
- public:
-  using Out = typename Fn::Out;
-  Harness(Fn fn, int parts) : parts_(parts), node_("windows", &feed_, std::move(fn)), pool_(parts) {
-    EXPECT_TRUE(feed_.Open(parts).ok());
-    EXPECT_TRUE(node_.Open(parts).ok());
-  }
-
-  // Runs the stream batch by batch with watermark = max time - disorder;
-  // like a source, leaves out events at or behind the previous watermark
-  // less the allowed lateness (the late output's). Returns the outputs in
-  // order and the arrivals that were not late.
-  std::vector<Out> Run(const std::vector<Arrival>& stream, int64_t disorder, int64_t lateness,
-                       std::vector<Arrival>* kept) {
-    std::vector<Out> out;
-    EventTime max_ts = kMinEventTime, previous = kMinEventTime;
-    size_t i = 0;
-    while (i < stream.size()) {
-      const size_t batch = stream[i].batch;
-      uint32_t seq = 0;
-      for (; i < stream.size() && stream[i].batch == batch; ++i) {
-        const Arrival& a = stream[i];
-        if (previous != kMinEventTime && a.ts <= previous - lateness) continue;  // late output
-        kept->push_back(a);
-        feed_.Push(a.key, a.ev, a.ts, seq++);
-        max_ts = std::max(max_ts, a.ts);
-      }
-      const EventTime watermark = max_ts == kMinEventTime ? kMinEventTime : max_ts - disorder;
-      RunBatch(previous, std::max(previous, watermark), out);
-      previous = std::max(previous, watermark);
-    }
-    RunBatch(previous, kMaxEventTime, out);  // end of input: everything expires
-    return out;
-  }
-
-  size_t StateEntries() const { return node_.cached_state_entries(); }
-  // The batch (0, 1, ...; the last is the end of input) of each output of Run.
-  const std::vector<size_t>& output_batches() const { return output_batches_; }
-
- private:
-  void RunBatch(EventTime previous, EventTime watermark, std::vector<Out>& out) {
-    node_.ClearOutput();
-    BatchContext ctx;
-    ctx.previous_watermark = previous;
-    ctx.watermark = watermark;
-    ctx.partitions = parts_;
-    ctx.pool = &pool_;
-    pool_.ParallelFor(parts_, [&](int p) { node_.RunPartition(p, ctx); });
-    MergeBuffer(node_.output(), [&](int p, size_t k) {
-      out.push_back(node_.output().parts[p][k].value);
-      output_batches_.push_back(batches_);
-    });
-    feed_.ClearOutput();
-    ++batches_;
-  }
-  size_t batches_ = 0;
-  std::vector<size_t> output_batches_;
-
-  int parts_;
-  KeyedFeed<std::string, Ev> feed_;
-  ProcessNode<std::string, Ev, Fn> node_;
-  ThreadPool pool_;
-};
+using testing::Arrival;
+using testing::Ev;
+using testing::Harness;
+using testing::RandomStream;
 
 constexpr int64_t kSize = 20000, kSlice = 3000, kDisorder = 2000, kLateness = 1500;
 
@@ -224,6 +129,23 @@ TEST(LookbackTest, AnEventNeverSeesItselfATieOrTheFuture) {
   EXPECT_EQ(by_id, (std::map<int64_t, int64_t>{{0, 0}, {1, 1}, {2, 0}, {3, 2}, {4, 0}}));
 }
 
+// Count and sum at once: the aggregate the window tests use.
+struct CountSum {
+  struct Acc {
+    int64_t n = 0;
+    double sum = 0;
+  };
+  static void Merge(Acc& a, const Acc& b) {
+    a.n += b.n;
+    a.sum += b.sum;
+  }
+  static std::pair<int64_t, double> Result(const Acc& a, EventTime) { return {a.n, a.sum}; }
+};
+void AddCountSum(CountSum::Acc& a, const Ev& e, EventTime) {
+  ++a.n;
+  a.sum += e.x;
+}
+
 // Brute force for tumbling and hopping windows, batch by batch as the
 // harness runs them: a window is emitted (with every event of it that
 // arrived) in the first batch whose watermark reaches its end - 1; an event
@@ -297,23 +219,9 @@ TEST(SlicedWindowsTest, TumblingAndHoppingWindowsEqualBruteForceWithLateUpdates)
       for (int parts : {1, 3}) {
         SCOPED_TRACE(absl::StrCat("size ", shape.size, " slide ", shape.slide, " seed ", seed,
                                   ", ", parts, " tasks"));
-        struct CountSum {
-          struct Acc {
-            int64_t n = 0;
-            double sum = 0;
-          };
-          static void Merge(Acc& a, const Acc& b) {
-            a.n += b.n;
-            a.sum += b.sum;
-          }
-          static std::pair<int64_t, double> Result(const Acc& a, EventTime) { return {a.n, a.sum}; }
-        };
         auto fn = MakeWindows<std::string, Ev, CountSum>(
             absl::Milliseconds(shape.size), absl::Milliseconds(shape.slide),
-            absl::Milliseconds(kLateness), [](CountSum::Acc& a, const Ev& e, EventTime) {
-              ++a.n;
-              a.sum += e.x;
-            });
+            absl::Milliseconds(kLateness), AddCountSum);
         Harness<decltype(fn)> h(fn, parts);
         std::vector<Arrival> kept;
         std::vector<WindowRow> got;
@@ -427,23 +335,8 @@ TEST(SessionWindowsTest, SessionsEqualBruteForceWithMergesAndLateUpdates) {
       }
       for (int parts : {1, 3}) {
         SCOPED_TRACE(absl::StrCat("gap ", gap, " seed ", seed, ", ", parts, " tasks"));
-        struct CountSum {
-          struct Acc {
-            int64_t n = 0;
-            double sum = 0;
-          };
-          static void Merge(Acc& a, const Acc& b) {
-            a.n += b.n;
-            a.sum += b.sum;
-          }
-          static std::pair<int64_t, double> Result(const Acc& a, EventTime) { return {a.n, a.sum}; }
-        };
         auto fn = MakeSessions<std::string, Ev, CountSum>(
-            absl::Milliseconds(gap), absl::Milliseconds(kLateness),
-            [](CountSum::Acc& a, const Ev& e, EventTime) {
-              ++a.n;
-              a.sum += e.x;
-            });
+            absl::Milliseconds(gap), absl::Milliseconds(kLateness), AddCountSum);
         Harness<decltype(fn)> h(fn, parts);
         std::vector<Arrival> kept;
         const auto outputs = h.Run(stream, kDisorder, kLateness, &kept);

@@ -162,8 +162,10 @@ struct Distinct {
     }
   }
 
+  // NaN for a sketch of another precision (or a corrupt one).
   static double Result(const Acc& acc, EventTime = 0) {
     if (acc.registers.empty()) return static_cast<double>(acc.exact.size());
+    if (acc.registers.size() != kRegisters) return std::numeric_limits<double>::quiet_NaN();
     const double m = kRegisters;
     double inverse_sum = 0;
     uint32_t zeros = 0;
@@ -208,6 +210,7 @@ struct Distinct {
 // item's true count and at most true + n / M, n the number of items added.
 template <size_t M = 16>
 struct TopK {
+  static_assert(M > 0, "space-saving needs at least one counter");
   using Entry = TopKEntry;
   using Acc = TopKAcc;
 
@@ -306,7 +309,8 @@ struct LastN {
 
 // Exponentially time-decayed sum: each x added at ts weighs 2^(-(at - ts) / H)
 // when read at `at` (H: the half-life in milliseconds). Kept as the value at
-// the latest time seen, so adding and merging are O(1).
+// the latest time seen, so adding and merging are O(1). (kMinEventTime marks
+// an empty accumulator: event times are within ±2^53.)
 template <int64_t H>
 struct DecayedSum {
   static_assert(H > 0, "the half-life must be positive");

@@ -78,7 +78,7 @@ class FeatureSpace {
   }
 
   int bits() const { return bits_; }
-  uint32_t mask() const { return bits_ == 32 ? 0xFFFFFFFFu : (1u << bits_) - 1; }
+  uint32_t mask() const { return (1u << bits_) - 1; }
   const Field& field(int f) const { return fields_[f]; }
   size_t namespaces() const { return namespace_names_.size(); }
   const std::vector<std::pair<int, int>>& crosses() const { return crosses_; }
@@ -100,7 +100,8 @@ class FeatureSpace {
 
 class FeatureBuilder {
  public:
-  // `space` outlives the builder. With `audit`, names are kept (slower).
+  // `space` outlives the builder and has all its fields and crosses
+  // declared already. With `audit`, names are kept (slower).
   explicit FeatureBuilder(const FeatureSpace* space, bool audit = false)
       : space_(space), audit_(audit), by_ns_(space->namespaces()) {}
 

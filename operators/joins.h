@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "engine/record.h"
 #include "operators/process_node.h"
+#include "operators/windows.h"
 #include "state/codec.h"
 #include "state/keyed_state.h"
 
@@ -63,9 +64,9 @@ class IntervalJoin {
   using Out = JoinedPair<L, R>;
 
   IntervalJoin(absl::Duration lower, absl::Duration upper, absl::Duration allowed_lateness)
-      : lower_(absl::ToInt64Milliseconds(lower)),
-        upper_(absl::ToInt64Milliseconds(upper)),
-        lateness_(std::max<int64_t>(0, absl::ToInt64Milliseconds(allowed_lateness))) {}
+      : lower_(WindowMillis(lower, /*signed_ok=*/true)),
+        upper_(WindowMillis(upper, /*signed_ok=*/true)),
+        lateness_(WindowMillis(allowed_lateness)) {}
 
   void Open(KeyedStateStore<K>& state) { state_ = state.template Value<JoinBuffers<L, R>>("join"); }
 
@@ -95,7 +96,7 @@ class IntervalJoin {
     if (b == nullptr) return;
     b->timer = kMinEventTime;
     // Events still to come have times > t - lateness. A left at tl can meet
-    // rights up to tl + upper; a right at tr, lefts from tr - upper.
+    // rights up to tl + upper; a right at tr, lefts up to tr - lower.
     const EventTime horizon = t - lateness_;
     b->left.erase(std::remove_if(b->left.begin(), b->left.end(),
                                  [&](const auto& e) { return e.first + upper_ <= horizon; }),
@@ -139,7 +140,7 @@ class AsOfJoin {
   using Out = AsOfValue<L, R>;
 
   explicit AsOfJoin(absl::Duration allowed_lateness, bool inclusive = false)
-      : lateness_(std::max<int64_t>(0, absl::ToInt64Milliseconds(allowed_lateness))),
+      : lateness_(WindowMillis(allowed_lateness)),
         inclusive_(inclusive) {}
 
   void Open(KeyedStateStore<K>& state) { state_ = state.template Value<JoinBuffers<L, R>>("asof"); }

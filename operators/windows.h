@@ -42,6 +42,14 @@
 
 namespace eddy {
 
+// A duration in milliseconds, clamped to [0 (or -2^53 with `signed_ok`),
+// 2^53]: event times are within ±2^53 (engine/record.h), so time ± duration
+// sums stay far from overflow, and an infinite duration means "all time".
+inline int64_t WindowMillis(absl::Duration d, bool signed_ok = false) {
+  const int64_t ms = absl::ToInt64Milliseconds(d);
+  return std::clamp<int64_t>(ms, signed_ok ? -kMaxAbsEventTime : 0, kMaxAbsEventTime);
+}
+
 // Slice arithmetic (floor division: event times may be negative).
 inline EventTime SliceFloor(EventTime ts, int64_t slice) {
   const EventTime q = ts / slice;
@@ -75,9 +83,9 @@ class Lookback {
   using Out = LookbackValue<In, Result>;
 
   Lookback(absl::Duration size, absl::Duration slice, absl::Duration allowed_lateness, AddFn add)
-      : size_(absl::ToInt64Milliseconds(size)),
-        slice_(std::max<int64_t>(1, absl::ToInt64Milliseconds(slice))),
-        lateness_(std::max<int64_t>(0, absl::ToInt64Milliseconds(allowed_lateness))),
+      : size_(WindowMillis(size)),
+        slice_(std::max<int64_t>(1, WindowMillis(slice))),
+        lateness_(WindowMillis(allowed_lateness)),
         add_(std::move(add)) {}
 
   void Open(KeyedStateStore<K>& state) { state_ = state.template Value<LookbackState<Acc>>("lookback"); }
@@ -116,6 +124,8 @@ class Lookback {
   // recent accumulators of slices ending before are final (compacted), and
   // nothing before SliceFloor(that - size) is needed any more (dropped).
   void Compact(LookbackState<Acc>& s, EventTime watermark) const {
+    // (A watermark at the end of time compacts and drops everything.)
+    watermark = std::min<EventTime>(watermark, 4 * kMaxAbsEventTime);
     const EventTime horizon = watermark + 1 - lateness_;
     size_t done = 0;
     for (; done < s.recent.size(); ++done) {
@@ -203,10 +213,10 @@ class SlicedWindows {
 
   SlicedWindows(absl::Duration size, absl::Duration slide, absl::Duration allowed_lateness,
                 AddFn add)
-      : size_(std::max<int64_t>(1, absl::ToInt64Milliseconds(size))),
-        slide_(std::max<int64_t>(1, absl::ToInt64Milliseconds(slide))),
+      : size_(std::max<int64_t>(1, WindowMillis(size))),
+        slide_(std::max<int64_t>(1, WindowMillis(slide))),
         slice_(std::gcd(size_, slide_)),
-        lateness_(std::max<int64_t>(0, absl::ToInt64Milliseconds(allowed_lateness))),
+        lateness_(WindowMillis(allowed_lateness)),
         add_(std::move(add)) {}
 
   void Open(KeyedStateStore<K>& state) {
@@ -216,14 +226,25 @@ class SlicedWindows {
   void ProcessElement(const In& event, ProcessContext<K, Out>& ctx) {
     const EventTime ts = ctx.timestamp();
     std::map<EventTime, Acc>& slices = state_.GetOrCreate();
-    add_(slices[SliceFloor(ts, slice_)], event, ts);
     // The windows holding ts: starts in (ts - size, ts], multiples of slide.
+    // Those the watermark has passed are emitted again at once: as updates
+    // if they had events then (their timer emitted them), else for the
+    // first time.
     const EventTime last_start = SliceFloor(ts, slide_);
+    std::vector<bool>& had = had_;
+    had.clear();
     for (EventTime start = last_start; start > ts - size_; start -= slide_) {
+      auto it = slices.lower_bound(start);
+      had.push_back(it != slices.end() && it->first < start + size_);
+    }
+    add_(slices[SliceFloor(ts, slice_)], event, ts);
+    size_t i = 0;
+    for (EventTime start = last_start; start > ts - size_; start -= slide_, ++i) {
       const EventTime end = start + size_;
       if (end - 1 <= ctx.watermark()) {
-        ctx.EmitAt(Out{ctx.key(), start, end, A::Result(Merged(slices, start, end), end - 1), true},
-                   end - 1);
+        ctx.EmitAt(
+            Out{ctx.key(), start, end, A::Result(Merged(slices, start, end), end - 1), had[i]},
+            end - 1);
       } else {
         ctx.RegisterTimer(end - 1);
       }
@@ -267,6 +288,7 @@ class SlicedWindows {
   int64_t lateness_;
   AddFn add_;
   ValueState<K, std::map<EventTime, Acc>> state_;
+  std::vector<bool> had_;  // scratch
 };
 
 template <typename K, typename In, typename A, typename AddFn>
@@ -298,8 +320,8 @@ class SessionWindows {
   using Out = WindowResult<K, Result>;
 
   SessionWindows(absl::Duration gap, absl::Duration allowed_lateness, AddFn add)
-      : gap_(std::max<int64_t>(1, absl::ToInt64Milliseconds(gap))),
-        lateness_(std::max<int64_t>(0, absl::ToInt64Milliseconds(allowed_lateness))),
+      : gap_(std::max<int64_t>(1, WindowMillis(gap))),
+        lateness_(WindowMillis(allowed_lateness)),
         add_(std::move(add)) {}
 
   void Open(KeyedStateStore<K>& state) {

@@ -129,6 +129,20 @@ TEST(LookbackTest, AnEventNeverSeesItselfATieOrTheFuture) {
   EXPECT_EQ(by_id, (std::map<int64_t, int64_t>{{0, 0}, {1, 1}, {2, 0}, {3, 2}, {4, 0}}));
 }
 
+TEST(LookbackTest, AnAllTimeLookbackWithUnboundedLatenessKeepsEverything) {
+  auto fn = MakeLookback<std::string, Ev, agg::Count>(
+      absl::InfiniteDuration(), absl::Hours(1), absl::InfiniteDuration(),
+      [](agg::Count::Acc& a, const Ev&, EventTime ts) { agg::Count::Add(a, ts); });
+  Harness<decltype(fn)> h(fn, 1);
+  const int64_t day = 24 * 3600 * 1000;
+  std::vector<Arrival> stream;
+  for (int i = 0; i < 4; ++i) stream.push_back({"u", Ev{i, "", 0}, i * 100 * day, static_cast<size_t>(i)});
+  std::vector<Arrival> kept;
+  std::vector<int64_t> counts;
+  for (const auto& o : h.Run(stream, 0, 0, &kept)) counts.push_back(o.value);
+  EXPECT_EQ(counts, (std::vector<int64_t>{0, 1, 2, 3}));
+}
+
 // Count and sum at once: the aggregate the window tests use.
 struct CountSum {
   struct Acc {
@@ -193,7 +207,12 @@ std::vector<WindowRow> BruteForceWindows(const std::vector<Arrival>& stream, int
         auto& agg = windows[{a.key, start}];
         ++agg.first;
         agg.second += a.ev.x;
-        if (emitted.count({a.key, start}) > 0) out.push_back({a.key, start, agg.first, agg.second, true});
+        // A window the watermark has passed goes out at once: as an update
+        // if it went out before.
+        if (start + size - 1 <= previous) {
+          out.push_back({a.key, start, agg.first, agg.second, emitted.count({a.key, start}) > 0});
+          emitted.insert({a.key, start});
+        }
       }
     }
     const EventTime watermark = std::max(previous, max_ts == kMinEventTime ? kMinEventTime : max_ts - disorder);

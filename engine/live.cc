@@ -295,15 +295,15 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     return absl::OkStatus();
   };
   if (options.exactly_once) {
-    // A crash may have interrupted the last checkpoint's publishing.
-    EDDY_RETURN_IF_ERROR(out->Recover(*state));
+    // A crash may have interrupted the last checkpoint's publishing. That
+    // interval's pointer is in the group's committed offsets (the checkpoint
+    // commits only after them), so it is completed like any other: by the
+    // owner of the first partition carrying it, this process or another.
+    // (Completing it from the local checkpoint as well raced with a member
+    // that had taken the partitions over meanwhile: both published it.)
     EDDY_RETURN_IF_ERROR(consumer->WaitForAssignment(absl::Seconds(120)));
     for (const std::string& t : source_topics) (void)consumer->TakeAssignmentChange(t);
     EDDY_RETURN_IF_ERROR(complete_intervals());
-    if (out->recovered() > 0) {
-      std::fprintf(stderr, "eddy run %s: republished %llu outputs the last run staged but did not deliver\n",
-                   options.job.c_str(), static_cast<unsigned long long>(out->recovered()));
-    }
     // Each checkpoint: stage the interval's outputs (and the records it
     // sends to other processes) in the checkpoint and in JOB.staging, write
     // its keyed-state changes to the changelogs, commit the group's offsets

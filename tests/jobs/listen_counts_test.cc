@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "jobs/music_events.h"
 #include "tests/testing/command.h"
+#include "tests/testing/replay_outputs.h"
 
 namespace eddy {
 namespace {
@@ -23,12 +24,7 @@ namespace {
 using testing::MakeScratchDir;
 using testing::ReadFileOrEmpty;
 
-std::vector<std::string> Lines(const std::string& path) {
-  std::vector<std::string> out;
-  std::istringstream in(ReadFileOrEmpty(path));
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+std::vector<std::string> Lines(const std::string& path) { return testing::FileLines(path); }
 
 void Generate(const std::string& out, int64_t events, double malformed_rate) {
   const GeneratorInfo* gen = GeneratorRegistry::Global().Find("listens");
@@ -76,15 +72,7 @@ TEST(ListenCountsTest, CountsMatchBruteForceAndAreIdenticalAcrossThreadsAndCompr
             ReadFileOrEmpty(dir + "/t1/hourly_genre_counts.jsonl"));
 
   // Brute force: count plays of every parseable, not-late listen.
-  std::set<uint64_t> late_lines;
-  for (const std::string& line : Lines(dir + "/t1/late_events.jsonl")) {
-    std::string origin;
-    ASSERT_TRUE(ParseJsonObjectCopy(line, [&](absl::string_view k, JsonValue& v) {
-                  if (k == "origin") return v.GetString(origin);
-                  return absl::OkStatus();
-                }).ok());
-    late_lines.insert(std::stoull(origin.substr(origin.rfind(':') + 1)));
-  }
+  const std::set<uint64_t> late_lines = testing::LateLines(dir + "/t1/late_events.jsonl");
   EXPECT_EQ(late_lines.size(), base->late_events);
   std::map<std::tuple<std::string, int64_t, std::string>, int64_t> expected;
   uint64_t bad = 0;

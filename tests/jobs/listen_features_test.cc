@@ -18,6 +18,7 @@
 #include "jobs/music_events.h"
 #include "operators/windows.h"
 #include "tests/testing/command.h"
+#include "tests/testing/replay_outputs.h"
 
 namespace eddy {
 namespace {
@@ -25,12 +26,7 @@ namespace {
 using testing::MakeScratchDir;
 using testing::ReadFileOrEmpty;
 
-std::vector<std::string> Lines(const std::string& path) {
-  std::vector<std::string> out;
-  std::istringstream in(ReadFileOrEmpty(path));
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+std::vector<std::string> Lines(const std::string& path) { return testing::FileLines(path); }
 
 absl::StatusOr<RunStats> Replay(const std::string& input, const std::string& dir, int threads) {
   ReplayOptions o;
@@ -71,15 +67,7 @@ TEST(ListenFeaturesTest, FeaturesArePointInTimeAndIdenticalAcrossThreads) {
   // Brute force over the raw events, in file order: for each on-time play,
   // the user's earlier-arrived plays with times in [SliceFloor(ts - 24 h,
   // 15 min), ts).
-  std::set<uint64_t> late_lines;
-  for (const std::string& line : Lines(dir + "/t1/late_events.jsonl")) {
-    std::string origin;
-    ASSERT_TRUE(ParseJsonObjectCopy(line, [&](absl::string_view k, JsonValue& v) {
-                  if (k == "origin") return v.GetString(origin);
-                  return absl::OkStatus();
-                }).ok());
-    late_lines.insert(std::stoull(origin.substr(origin.rfind(':') + 1)));
-  }
+  const std::set<uint64_t> late_lines = testing::LateLines(dir + "/t1/late_events.jsonl");
   std::vector<music::Listen> plays;
   std::vector<std::string> want;
   const std::vector<std::string> events = Lines(dir + "/events.jsonl");

@@ -21,9 +21,12 @@
 // that produced them), together with where each output partition ended;
 // Publish(), after the checkpoint is committed, produces them with headers
 // `eddy.run` and `eddy.seq` ("<checkpoint>:<index>"). If the process dies
-// between commit and the end of publishing, Recover() at the next start
-// reads the output partitions from where they ended, finds which of the
-// staged records arrived, and produces only the others. This needs no broker
+// between commit and the end of publishing, Complete() (through the pointer
+// ShareStaged put in the group's committed offsets; what `eddy run` uses) or
+// Recover() (from the local checkpoint; only where no other process can
+// complete the same interval) reads the output partitions from where they
+// ended, finds which of the staged records arrived, and produces only the
+// others. This needs no broker
 // support (the embedded broker has no transaction isolation); outputs become
 // visible at checkpoints, so keep checkpoints frequent.
 //

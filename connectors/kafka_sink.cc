@@ -117,17 +117,24 @@ void KafkaOutputFactory::OnDelivery(int err, const std::string& topic, int64_t o
   }
 }
 
-absl::Status KafkaOutputFactory::Write(rd_kafka_topic_t* topic, absl::string_view value) {
-  // Checked here, before anything is staged: a record the brokers cannot
-  // take must stop the job before a checkpoint promises to deliver it.
-  if (value.size() + kMessageOverhead > max_message_bytes_) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "an output record of ", value.size(), " bytes for Kafka topic '",
-        rd_kafka_topic_name(topic), "' exceeds message.max.bytes (", max_message_bytes_, ")"));
-  }
-  if (!exactly_once_) return Produce(topic, RD_KAFKA_PARTITION_UA, value, nullptr);
-  held_.push_back(HeldOutput{rd_kafka_topic_name(topic), RD_KAFKA_PARTITION_UA, std::string(value)});
+absl::Status KafkaOutputFactory::CheckFits(absl::string_view topic, size_t size) const {
+  // Checked before anything is held: a record the brokers cannot take must
+  // stop the job before a checkpoint promises to deliver it.
+  if (size + kMessageOverhead <= max_message_bytes_) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("a record of ", size, " bytes for Kafka topic '",
+                                                 topic, "' exceeds message.max.bytes (",
+                                                 max_message_bytes_, ")"));
+}
+
+void KafkaOutputFactory::Keep(std::string topic, int32_t partition, absl::string_view value) {
+  held_.push_back(HeldOutput{std::move(topic), partition, std::string(value)});
   held_bytes_ += value.size() + 64;
+}
+
+absl::Status KafkaOutputFactory::Write(rd_kafka_topic_t* topic, absl::string_view value) {
+  EDDY_RETURN_IF_ERROR(CheckFits(rd_kafka_topic_name(topic), value.size()));
+  if (!exactly_once_) return Produce(topic, RD_KAFKA_PARTITION_UA, value, nullptr);
+  Keep(rd_kafka_topic_name(topic), RD_KAFKA_PARTITION_UA, value);
   return absl::OkStatus();
 }
 
@@ -150,14 +157,8 @@ absl::Status KafkaOutputFactory::Hold(const std::string& topic, int32_t partitio
   if (!exactly_once_ || handles_.count(topic) == 0) {
     return absl::InternalError(absl::StrCat("records for ", topic, " cannot be held"));
   }
-  if (value.size() + kMessageOverhead > max_message_bytes_) {
-    return absl::InvalidArgumentError(absl::StrCat("a record of ", value.size(),
-                                                   " bytes for Kafka topic '", topic,
-                                                   "' exceeds message.max.bytes (",
-                                                   max_message_bytes_, ")"));
-  }
-  held_.push_back(HeldOutput{topic, partition, std::string(value)});
-  held_bytes_ += value.size() + 64;
+  EDDY_RETURN_IF_ERROR(CheckFits(topic, value.size()));
+  Keep(topic, partition, value);
   return absl::OkStatus();
 }
 

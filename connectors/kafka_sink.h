@@ -125,8 +125,7 @@ class KafkaOutputFactory final : public OutputFactory {
   }
   // Bytes written and not yet staged.
   size_t held_bytes() const { return held_bytes_; }
-  // Records staged and not yet published (for `topics` only, if given).
-  size_t staged_records() const { return staged_.size(); }
+  // Records staged and not yet published for any of `topics`.
   size_t staged_records(const std::set<std::string>& topics) const;
   // Records republished by Recover (those a crash kept from the brokers).
   uint64_t recovered() const { return recovered_; }
@@ -141,6 +140,10 @@ class KafkaOutputFactory final : public OutputFactory {
         staging_topic_(std::move(staging_topic)) {}
   absl::Status Connect(const KafkaOptions& options);
   absl::Status Write(rd_kafka_topic_s* topic, absl::string_view value);
+  // An error if a record of `size` bytes cannot go to the brokers.
+  absl::Status CheckFits(absl::string_view topic, size_t size) const;
+  // Holds a record until the next Stage (exactly-once).
+  void Keep(std::string topic, int32_t partition, absl::string_view value);
   absl::Status Produce(rd_kafka_topic_s* topic, int32_t partition, absl::string_view value,
                        const std::string* seq_header);
   absl::Status Flush();

@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
 #include "engine/record.h"
 #include "operators/aggregates.h"
@@ -59,11 +60,15 @@ inline EventTime SliceFloor(EventTime ts, int64_t slice) {
 // A lookback's per-key state: compacted slices (by start) and recent
 // accumulators (by exact event time), both oldest first.
 // Sorted vectors, not maps: a key holds few entries, nearly always added at
-// the end, and a node per entry cost an allocation per event.
+// the end, and a node per entry cost an allocation per event. The first few
+// entries are inline (in the state's hash slot): with a million keys, each
+// separate allocation was another cache miss per event.
 template <typename Acc>
 struct LookbackState {
-  std::vector<std::pair<EventTime, Acc>> slices;
-  std::vector<std::pair<EventTime, Acc>> recent;
+  using Entry = std::pair<EventTime, Acc>;
+  using Entries = absl::InlinedVector<Entry, std::max<size_t>(1, 64 / sizeof(Entry))>;
+  Entries slices;
+  absl::InlinedVector<Entry, std::max<size_t>(1, 32 / sizeof(Entry))> recent;
   EventTime expires = kMinEventTime;  // when no event can need any of it
   EventTime timer = kMinEventTime;    // the pending timer (kMinEventTime: none)
 };
@@ -139,17 +144,15 @@ class Lookback {
     s.recent.erase(s.recent.begin(), LowerBound(s.recent, keep_from));
   }
 
-  using Entries = std::vector<std::pair<EventTime, Acc>>;
-  static typename Entries::const_iterator LowerBound(const Entries& v, EventTime t) {
-    return std::lower_bound(v.begin(), v.end(), t,
-                            [](const std::pair<EventTime, Acc>& e, EventTime x) { return e.first < x; });
-  }
-  static typename Entries::iterator LowerBound(Entries& v, EventTime t) {
+  // (V: one of LookbackState's sorted entry vectors.)
+  template <typename V>
+  static auto LowerBound(V& v, EventTime t) {
     return std::lower_bound(v.begin(), v.end(), t,
                             [](const std::pair<EventTime, Acc>& e, EventTime x) { return e.first < x; });
   }
   // The accumulator at time t, inserted (empty) in order if missing.
-  static Acc& At(Entries& v, EventTime t) {
+  template <typename V>
+  static Acc& At(V& v, EventTime t) {
     if (v.empty() || v.back().first < t) return v.emplace_back(t, Acc{}).second;
     auto it = LowerBound(v, t);
     if (it == v.end() || it->first != t) it = v.insert(it, {t, Acc{}});

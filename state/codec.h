@@ -27,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
 
 namespace eddy {
@@ -147,16 +148,19 @@ struct Codec<std::string> {
   }
 };
 
-template <typename T>
-struct Codec<std::vector<T>, std::enable_if_t<kHasCodec<T>>> {
+namespace codec_internal {
+// A sequence container: [count varint][items]. std::vector and
+// absl::InlinedVector share the format.
+template <typename V, typename T>
+struct SequenceCodec {
   static constexpr bool kDefined = true;
-  static void Encode(const std::vector<T>& v, std::string& out) {
-    codec_internal::PutVarint(v.size(), out);
+  static void Encode(const V& v, std::string& out) {
+    PutVarint(v.size(), out);
     for (const T& x : v) Codec<T>::Encode(x, out);
   }
-  static bool Decode(absl::string_view& in, std::vector<T>& v) {
+  static bool Decode(absl::string_view& in, V& v) {
     size_t n;
-    if (!codec_internal::GetLength(in, 1, n)) return false;
+    if (!GetLength(in, 1, n)) return false;
     v.clear();
     v.reserve(n);
     for (size_t i = 0; i < n; ++i) {
@@ -167,6 +171,15 @@ struct Codec<std::vector<T>, std::enable_if_t<kHasCodec<T>>> {
     return true;
   }
 };
+}  // namespace codec_internal
+
+template <typename T>
+struct Codec<std::vector<T>, std::enable_if_t<kHasCodec<T>>>
+    : codec_internal::SequenceCodec<std::vector<T>, T> {};
+
+template <typename T, size_t N>
+struct Codec<absl::InlinedVector<T, N>, std::enable_if_t<kHasCodec<T>>>
+    : codec_internal::SequenceCodec<absl::InlinedVector<T, N>, T> {};
 
 template <typename K, typename V, typename C>
 struct Codec<std::map<K, V, C>, std::enable_if_t<kHasCodec<K> && kHasCodec<V>>> {

@@ -24,8 +24,10 @@
 // the job with it after the batch.
 //
 // Thread-safety: a store and its handles belong to one task. Pointers and
-// references returned by handles stay valid until the end of the batch
-// (eviction happens between batches), unless the entry is cleared.
+// references returned by handles stay valid until the callback (the
+// ProcessElement or OnTimer call) that got them returns, unless the entry is
+// cleared: other keys' inserts may move entries, so never keep them across
+// calls.
 //
 // Example:
 //   struct CountPerUser {
@@ -50,12 +52,13 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/node_hash_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "engine/key.h"
 #include "state/codec.h"
+#include "state/huge_page_allocator.h"
 #include "state/state_directory.h"
 
 namespace eddy {
@@ -66,8 +69,8 @@ class KeyedStateStore;
 namespace state_internal {
 
 // Bytes of bookkeeping per cached entry, on top of the value's encoded size:
-// the hash node (key, slot, allocator header), its bucket, and a key copy in
-// the dirty list.
+// the hash slot (key, flags) at the table's load factor, and a key copy in the
+// dirty list.
 inline constexpr size_t kEntryOverhead = 96;
 
 // [key group, 2 bytes big-endian][encoded key]: prefix-free, so one key
@@ -96,6 +99,8 @@ class KeyedTableBase : public TableBase {
  public:
   // Removes `key`'s entry (TTL expiry).
   virtual void EraseKey(const K& key) = 0;
+  // Starts loading the memory that looking `key` up will touch.
+  virtual void Prefetch(const K& key) const = 0;
 };
 
 template <typename K, typename T>
@@ -176,6 +181,7 @@ class ValueTable final : public KeyedTableBase<K> {
   }
 
   void EraseKey(const K& key) override { Erase(key); }
+  void Prefetch(const K& key) const override { map_.prefetch(key); }
 
   void Erase(const K& key) {
     if (dir_ == nullptr) {
@@ -267,7 +273,15 @@ class ValueTable final : public KeyedTableBase<K> {
   StateDirectory* dir_;  // nullptr: in memory
   int table_;
   std::string name_;     // "<operator>/<state>", for messages
-  absl::node_hash_map<K, Slot> map_;
+  // Flat (slots inline, no node per key): with a million keys, a node's
+  // extra cache miss per lookup was the largest cost of a keyed operator
+  // (bench/operators/window_benchmark). Inserting may move other keys'
+  // slots; a callback only touches its current key's, so its references
+  // stay valid while it runs.
+  // Its arrays on huge pages once large (state/huge_page_allocator.h).
+  absl::flat_hash_map<K, Slot, absl::Hash<K>, std::equal_to<K>,
+                      HugePageAllocator<std::pair<const K, Slot>>>
+      map_;
   std::vector<K> dirty_keys_;
   size_t approx_bytes_ = 0;
   size_t dirty_bytes_ = 0;
@@ -449,6 +463,14 @@ class KeyedStateStore {
     size_t n = 0;
     for (const auto& [name, table] : tables_) n += table->size();
     return n;
+  }
+
+  // Hints that `key` comes soon: starts loading the memory its cached
+  // entries live in. The runtime calls it a few records ahead, so that a
+  // batch over many keys waits for several cache misses at once instead of
+  // one after another.
+  void Prefetch(const K& key) const {
+    for (const auto& [name, table] : tables_) table->Prefetch(key);
   }
 
   // Removes every state of `key` (TTL expiry).

@@ -4,6 +4,15 @@
 // the watermark passes them, so firing is deterministic. Registering the same
 // (time, key) twice keeps one timer, as in Flink.
 //
+// Layout: one bucket per distinct time, in a B-tree by time; a bucket's
+// timers are appended unsorted and sorted (duplicates and deleted ones
+// dropped) only when the bucket is due or counted. Windows register many
+// timers at few distinct times (slice ends), in random key order: a sorted
+// tree of all timers paid a random insertion per registration, the largest
+// cost of a lookback over a million keys (bench/operators/window_benchmark);
+// an append costs next to nothing. Deletions are kept aside (they are rare)
+// and applied when their bucket is sorted.
+//
 // Persistence: bound to a table of a StateDirectory (Bind), the queue
 // journals registrations and deletions and writes them in Snapshot; Restore
 // loads the timers of the key groups a task owns. All timers of a task are
@@ -13,6 +22,7 @@
 #ifndef EDDY_STATE_TIMER_QUEUE_H_
 #define EDDY_STATE_TIMER_QUEUE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -20,7 +30,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/btree_set.h"
+#include "absl/container/btree_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -41,6 +51,9 @@ class TimerQueue {
     friend bool operator<(const Timer& a, const Timer& b) {
       return std::tie(a.time, a.key_group, a.key) < std::tie(b.time, b.key_group, b.key);
     }
+    friend bool operator==(const Timer& a, const Timer& b) {
+      return a.time == b.time && a.key_group == b.key_group && a.key == b.key;
+    }
   };
 
   void Bind(StateDirectory* dir, int table) {
@@ -49,30 +62,63 @@ class TimerQueue {
   }
 
   void Register(EventTime time, uint32_t key_group, const K& key) {
-    auto [it, inserted] = timers_.insert(Timer{time, key_group, key});
-    if (inserted && dir_ != nullptr) journal_.emplace_back(true, *it);
+    Timer t{time, key_group, key};
+    if (!deleted_.empty()) deleted_.erase(t);
+    if (dir_ != nullptr) journal_.emplace_back(true, t);
+    buckets_[time].timers.push_back(std::move(t));
   }
   void Delete(EventTime time, uint32_t key_group, const K& key) {
+    if (buckets_.find(time) == buckets_.end()) return;
     Timer t{time, key_group, key};
-    if (timers_.erase(t) > 0 && dir_ != nullptr) journal_.emplace_back(false, std::move(t));
+    if (dir_ != nullptr) journal_.emplace_back(false, t);
+    deleted_.insert(std::move(t));
   }
 
-  // The earliest timer if its time is <= watermark, else nullptr.
-  const Timer* PeekDue(EventTime watermark) const {
-    if (timers_.empty() || timers_.begin()->time > watermark) return nullptr;
-    return &*timers_.begin();
+  // The earliest timer if its time is <= watermark, else nullptr. Valid
+  // until the queue is next changed.
+  const Timer* PeekDue(EventTime watermark) {
+    while (!buckets_.empty()) {
+      auto it = buckets_.begin();
+      if (it->first > watermark) return nullptr;
+      Bucket& b = it->second;
+      Normalize(it->first, b);
+      if (b.head < b.timers.size()) return &b.timers[b.head];
+      buckets_.erase(it);
+    }
+    return nullptr;
   }
 
   // Removes and returns the earliest timer if its time is <= watermark.
   bool PopDue(EventTime watermark, Timer* out) {
-    if (timers_.empty() || timers_.begin()->time > watermark) return false;
-    auto node = timers_.extract(timers_.begin());
-    *out = std::move(node.value());
+    if (PeekDue(watermark) == nullptr) return false;
+    auto it = buckets_.begin();
+    Bucket& b = it->second;
+    *out = std::move(b.timers[b.head++]);
+    b.sorted = std::max(b.sorted, b.head);
+    if (b.head == b.timers.size()) buckets_.erase(it);
     if (dir_ != nullptr) journal_.emplace_back(false, *out);
     return true;
   }
 
-  size_t size() const { return timers_.size(); }
+  // The timer `ahead` places after the one PeekDue returned, if it is known
+  // already (same time, sorted), for prefetching its key's state; else
+  // nullptr. REQUIRES: PeekDue returned a timer and nothing changed since.
+  const Timer* Upcoming(size_t ahead) const {
+    if (buckets_.empty()) return nullptr;
+    const Bucket& b = buckets_.begin()->second;
+    return b.head + ahead < b.sorted ? &b.timers[b.head + ahead] : nullptr;
+  }
+
+  // Pending timers. Sorts every bucket with new timers: for tests and
+  // metrics, not for every record.
+  size_t size() const {
+    size_t n = 0;
+    for (auto& [time, b] : buckets_) {
+      Normalize(time, b);
+      n += b.timers.size() - b.head;
+    }
+    return n;
+  }
 
   // Writes the registrations and deletions since the last snapshot.
   void Snapshot(StateDirectory::Batch& batch) {
@@ -112,7 +158,7 @@ class TimerQueue {
                                                           ": undecodable timer key"));
           return false;
         }
-        timers_.insert(std::move(t));
+        buckets_[t.time].timers.push_back(std::move(t));
         return true;
       });
       if (!s.ok()) return s;
@@ -131,9 +177,45 @@ class TimerQueue {
     EncodeTo(t.key, out);
   }
 
-  // A B-tree: with a million pending timers a red-black tree's pointer
-  // chasing dominated registering one (bench/operators/window_benchmark).
-  absl::btree_set<Timer> timers_;
+  struct Bucket {
+    std::vector<Timer> timers;  // all of one time
+    size_t head = 0;            // [0, head): fired
+    size_t sorted = 0;          // [head, sorted): sorted, unique, none deleted
+  };
+
+  // Orders deleted timers, and finds those of one time.
+  struct ByTime {
+    using is_transparent = void;
+    bool operator()(const Timer& a, const Timer& b) const { return a < b; }
+    bool operator()(const Timer& a, EventTime t) const { return a.time < t; }
+    bool operator()(EventTime t, const Timer& a) const { return t < a.time; }
+  };
+
+  // Makes [head, end) of `b` sorted and unique, without deleted timers.
+  void Normalize(EventTime time, Bucket& b) const {
+    auto& v = b.timers;
+    auto head = v.begin() + static_cast<std::ptrdiff_t>(b.head);
+    if (b.sorted < v.size()) {
+      auto mid = v.begin() + static_cast<std::ptrdiff_t>(b.sorted);
+      std::sort(mid, v.end());
+      std::inplace_merge(head, mid, v.end());
+      v.erase(std::unique(head, v.end()), v.end());
+      head = v.begin() + static_cast<std::ptrdiff_t>(b.head);
+    }
+    if (!deleted_.empty()) {
+      auto [from, to] = deleted_.equal_range(time);
+      for (auto d = from; d != to; ++d) {
+        auto at = std::lower_bound(head, v.end(), *d);
+        if (at != v.end() && *at == *d) v.erase(at);
+        head = v.begin() + static_cast<std::ptrdiff_t>(b.head);
+      }
+      deleted_.erase(from, to);
+    }
+    b.sorted = v.size();
+  }
+
+  mutable absl::btree_map<EventTime, Bucket> buckets_;
+  mutable std::set<Timer, ByTime> deleted_;  // applied when their bucket sorts
   StateDirectory* dir_ = nullptr;
   int table_ = -1;
   std::vector<std::pair<bool, Timer>> journal_;  // (added?, timer)

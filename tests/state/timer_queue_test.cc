@@ -1,6 +1,8 @@
 #include "state/timer_queue.h"
 
 #include <cstdint>
+#include <random>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -164,6 +166,55 @@ TEST(TimerQueueTest, ExtremeTimesFireAtMaxWatermark) {
   EXPECT_EQ(PopAll(q, kMinEventTime), (std::vector<Fired>{{kMinEventTime, 0, "start"}}));
   EXPECT_EQ(PopAll(q, kMaxEventTime - 1).size(), 0u);
   EXPECT_EQ(PopAll(q, kMaxEventTime), (std::vector<Fired>{{kMaxEventTime, 0, "end"}}));
+}
+
+// The bucketed queue against the plain definition (a sorted set of timers)
+// over random interleavings of registrations (often duplicates, often at the
+// time being fired, sometimes behind it), deletions, peeks, counts and pops,
+// over many seeds.
+TEST(TimerQueueTest, MatchesASortedSetOnRandomOperations) {
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    std::mt19937_64 rng(seed);
+    TimerQueue<int64_t> q;
+    std::set<std::tuple<EventTime, uint32_t, int64_t>> model;
+    EventTime watermark = 0;
+    auto random_timer = [&] {
+      const EventTime t = watermark - 3 + static_cast<EventTime>(rng() % 12);
+      return std::make_tuple(t, static_cast<uint32_t>(rng() % 3), static_cast<int64_t>(rng() % 6));
+    };
+    for (int step = 0; step < 400; ++step) {
+      const int op = static_cast<int>(rng() % 10);
+      if (op < 4) {
+        auto [t, g, k] = random_timer();
+        q.Register(t, g, k);
+        model.emplace(t, g, k);
+      } else if (op < 6) {
+        auto [t, g, k] = random_timer();
+        q.Delete(t, g, k);
+        model.erase({t, g, k});
+      } else if (op < 7) {
+        ASSERT_EQ(q.size(), model.size()) << "seed " << seed << " step " << step;
+      } else {
+        if (op == 9) watermark += static_cast<EventTime>(rng() % 4);
+        TimerQueue<int64_t>::Timer fired;
+        const bool due = !model.empty() && std::get<0>(*model.begin()) <= watermark;
+        const auto* peeked = q.PeekDue(watermark);
+        ASSERT_EQ(peeked != nullptr, due) << "seed " << seed << " step " << step;
+        ASSERT_EQ(q.PopDue(watermark, &fired), due);
+        if (!due) continue;
+        ASSERT_EQ(std::make_tuple(fired.time, fired.key_group, fired.key), *model.begin())
+            << "seed " << seed << " step " << step;
+        model.erase(model.begin());
+      }
+    }
+    TimerQueue<int64_t>::Timer fired;
+    while (q.PopDue(kMaxEventTime, &fired)) {
+      ASSERT_FALSE(model.empty());
+      ASSERT_EQ(std::make_tuple(fired.time, fired.key_group, fired.key), *model.begin());
+      model.erase(model.begin());
+    }
+    EXPECT_TRUE(model.empty()) << "seed " << seed;
+  }
 }
 
 }  // namespace

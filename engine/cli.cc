@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "connectors/embedded_broker.h"
 #include "connectors/tcp_forwarder.h"
 #include "absl/strings/str_format.h"
@@ -189,6 +190,9 @@ int CmdDescribe(const std::vector<std::string>& args) {
   if (!graph.ok()) return Fail(kExitFailure, graph.status());
   std::printf("job %s: %s\n%s", info->name.c_str(), info->description.c_str(),
               graph->Describe().c_str());
+  if (!info->flags.empty()) {
+    std::printf("flags of the job (eddy replay / eddy run):\n%s", FlagHelp(info->flags).c_str());
+  }
   absl::StatusOr<std::map<std::string, std::string>> topics = JobTopics(*graph, info->name, {});
   if (!topics.ok()) return Fail(kExitFailure, topics.status());
   std::printf("kafka topics (eddy run):\n");
@@ -209,8 +213,39 @@ int CmdDescribe(const std::vector<std::string>& args) {
   return 0;
 }
 
+// `base` and the flags of the job args[0] names, if it names one.
+std::vector<FlagDef> WithJobFlags(const std::vector<FlagDef>& base,
+                                  const std::vector<std::string>& args) {
+  std::vector<FlagDef> defs = base;
+  if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
+    if (const JobInfo* info = JobRegistry::Global().Find(args[0])) {
+      defs.insert(defs.end(), info->flags.begin(), info->flags.end());
+    }
+  }
+  return defs;
+}
+
+// The values of the job's own flags, as parameters.
+absl::Status AddJobFlagParams(const ParsedArgs& parsed, const std::string& job,
+                              std::map<std::string, std::string>& params) {
+  const JobInfo* info = JobRegistry::Global().Find(job);
+  if (info == nullptr) return absl::OkStatus();
+  for (const FlagDef& f : info->flags) {
+    if (!parsed.Has(f.name)) continue;
+    if (params.count(f.name) > 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", f.name, " and --param ", f.name, "=... are the same setting: give one"));
+    }
+    params[f.name] = f.kind == FlagDef::kBool        ? std::string("true")
+                     : f.kind == FlagDef::kRepeated ? absl::StrJoin(parsed.GetAll(f.name), ",")
+                                                     : parsed.Get(f.name);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ReplayOptions> ParseReplay(const std::vector<std::string>& args) {
-  EDDY_ASSIGN_OR_RETURN(ParsedArgs parsed, ParseArgs(args, ReplayFlags(), "eddy replay"));
+  EDDY_ASSIGN_OR_RETURN(ParsedArgs parsed,
+                        ParseArgs(args, WithJobFlags(ReplayFlags(), args), "eddy replay"));
   if (parsed.positional().size() != 1) {
     return absl::InvalidArgumentError(
         "usage: eddy replay JOB --input PATH --output-dir DIR (see: eddy help replay)");
@@ -220,6 +255,7 @@ absl::StatusOr<ReplayOptions> ParseReplay(const std::vector<std::string>& args) 
   options.job = parsed.positional()[0];
   options.inputs = parsed.GetAll("input");
   options.output_dir = parsed.Get("output-dir");
+  EDDY_RETURN_IF_ERROR(AddJobFlagParams(parsed, options.job, js.params));
   js.ApplyTo(options);
   return options;
 }
@@ -243,7 +279,8 @@ int CmdReplay(const std::vector<std::string>& args) {
 }
 
 absl::StatusOr<LiveOptions> ParseRun(const std::vector<std::string>& args) {
-  EDDY_ASSIGN_OR_RETURN(ParsedArgs parsed, ParseArgs(args, RunFlags(), "eddy run"));
+  EDDY_ASSIGN_OR_RETURN(ParsedArgs parsed,
+                        ParseArgs(args, WithJobFlags(RunFlags(), args), "eddy run"));
   if (parsed.positional().size() != 1) {
     return absl::InvalidArgumentError(
         "usage: eddy run JOB --brokers HOST:PORT [flags] (see: eddy help run)");
@@ -259,6 +296,7 @@ absl::StatusOr<LiveOptions> ParseRun(const std::vector<std::string>& args) {
   EDDY_ASSIGN_OR_RETURN(int64_t status_ms, parsed.GetInt("status-interval-ms", 5000, 0, INT64_MAX));
   LiveOptions options;
   options.job = parsed.positional()[0];
+  EDDY_RETURN_IF_ERROR(AddJobFlagParams(parsed, options.job, js.params));
   js.ApplyTo(options);
   options.kafka.brokers = parsed.Get("brokers");
   EDDY_ASSIGN_OR_RETURN(options.kafka.properties, parsed.GetKeyValues("kafka"));

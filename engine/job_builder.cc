@@ -64,6 +64,7 @@ absl::StatusOr<JobGraph> JobBuilder::Build() && {
   graph.nodes_ = std::move(nodes_);
   graph.sources_ = std::move(sources_);
   graph.sinks_ = std::move(sinks_);
+  graph.finish_hooks_ = std::move(finish_hooks_);
   return graph;
 }
 

@@ -105,6 +105,10 @@ class JobBuilder {
   template <typename T, typename Parser>
   SourceBuilder<T, Parser> Source(std::string name, Parser parser);
 
+  // Adds a hook run when the job's run ends (JobGraph::FinishHook): write a
+  // model file, add figures to the summary.
+  void OnFinish(JobGraph::FinishHook hook) { finish_hooks_.push_back(std::move(hook)); }
+
   // Validates the graph and returns it. The builder is spent afterwards.
   absl::StatusOr<JobGraph> Build() &&;
 
@@ -141,6 +145,7 @@ class JobBuilder {
   std::vector<SinkNodeBase*> sinks_;
   std::vector<std::string> sources_without_time_;
   std::vector<std::string> errors_;
+  std::vector<JobGraph::FinishHook> finish_hooks_;
   bool built_ = false;
 };
 

@@ -6,14 +6,20 @@
 #ifndef EDDY_ENGINE_JOB_GRAPH_H_
 #define EDDY_ENGINE_JOB_GRAPH_H_
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "absl/status/status.h"
 
 #include "engine/node.h"
 #include "engine/source_sink.h"
 
 namespace eddy {
+
+struct RunStats;  // engine/executor.h
 
 class JobGraph {
  public:
@@ -29,6 +35,13 @@ class JobGraph {
   // One line per operator: "kind name <- input, input".
   std::string Describe() const;
 
+  // Called once a run has ended (replay: its inputs are done; live: it was
+  // stopped and drained), in the order the job added them; may add fields
+  // (name, raw JSON value) to the run's summary. An error fails the run.
+  using FinishHook = std::function<absl::Status(const RunStats& stats,
+                                                std::vector<std::pair<std::string, std::string>>* summary)>;
+  const std::vector<FinishHook>& finish_hooks() const { return finish_hooks_; }
+
  private:
   friend class JobBuilder;
   JobGraph() = default;
@@ -37,6 +50,7 @@ class JobGraph {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<SourceOperator*> sources_;
   std::vector<SinkNodeBase*> sinks_;
+  std::vector<FinishHook> finish_hooks_;
 };
 
 }  // namespace eddy

@@ -48,6 +48,10 @@ struct JobInfo {
   std::string name;
   std::string description;  // one line
   JobFactory factory = nullptr;
+  // The job's own flags (`eddy replay learn --format vw`): each given value
+  // reaches the factory as the parameter of the flag's name (bool flags as
+  // "true"), as if passed with --param NAME=VALUE.
+  std::vector<FlagDef> flags;
 };
 
 class JobRegistry {
@@ -96,7 +100,15 @@ class GeneratorRegistry {
 
 #define EDDY_REGISTER_JOB(name, description, factory)                        \
   static const bool EDDY_REGISTRY_CONCAT_(eddy_job_registered_, __LINE__) = \
-      ::eddy::JobRegistry::Global().Register(::eddy::JobInfo{name, description, factory})
+      ::eddy::JobRegistry::Global().Register(::eddy::JobInfo{name, description, factory, {}})
+
+// A job with flags of its own (JobInfo::flags), e.g.
+//   EDDY_REGISTER_JOB_WITH_FLAGS("learn", "...", BuildLearn,
+//                                {{"format", FlagDef::kValue, "vw, criteo or csv"}});
+#define EDDY_REGISTER_JOB_WITH_FLAGS(name, description, factory, ...)                 \
+  static const bool EDDY_REGISTRY_CONCAT_(eddy_job_registered_, __LINE__) =           \
+      ::eddy::JobRegistry::Global().Register(                                          \
+          ::eddy::JobInfo{name, description, factory, std::vector<::eddy::FlagDef>(__VA_ARGS__)})
 
 #define EDDY_REGISTRY_CONCAT_INNER_(a, b) a##b
 #define EDDY_REGISTRY_CONCAT_(a, b) EDDY_REGISTRY_CONCAT_INNER_(a, b)

@@ -428,7 +428,9 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     };
   }
   RunStats stats;
+  std::vector<JobGraph::FinishHook> hooks;
   for (;;) {
+    hooks = graph.finish_hooks();
     absl::StatusOr<RunStats> result =
         Executor::Run(std::move(graph), std::move(inputs), *outputs, run);
     if (result.ok() && result->restart_requested &&
@@ -478,6 +480,12 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     EDDY_RETURN_IF_ERROR(consumer->CommitPositions(/*wait=*/true));
   }
   EDDY_RETURN_IF_ERROR(consumer->Close());
+  // The job's own end (a model file); its summary figures go to stderr.
+  std::vector<std::pair<std::string, std::string>> job_fields;
+  for (const JobGraph::FinishHook& hook : hooks) EDDY_RETURN_IF_ERROR(hook(stats, &job_fields));
+  for (const auto& [name, json] : job_fields) {
+    std::fprintf(stderr, "eddy run %s: %s %s\n", options.job.c_str(), name.c_str(), json.c_str());
+  }
   return stats;
 }
 

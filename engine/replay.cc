@@ -102,17 +102,21 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
   run.fingerprint = RunFingerprint(options.params, options.max_record_bytes);
   run.checkpoint_every_records = options.checkpoint_every_records;
   run.checkpoint_interval = absl::Milliseconds(options.checkpoint_interval_ms);
+  const std::vector<JobGraph::FinishHook> hooks = graph.finish_hooks();
   EDDY_ASSIGN_OR_RETURN(RunStats stats,
                         Executor::Run(std::move(graph), std::move(inputs), outputs, run));
+  std::vector<std::pair<std::string, std::string>> job_fields;
+  for (const JobGraph::FinishHook& hook : hooks) EDDY_RETURN_IF_ERROR(hook(stats, &job_fields));
 
   EDDY_ASSIGN_OR_RETURN(auto summary, OpenJsonLinesFile(options.output_dir + "/summary.json"));
-  EDDY_RETURN_IF_ERROR(summary->Write(SummaryJson(options.job, options, stats)));
+  EDDY_RETURN_IF_ERROR(summary->Write(SummaryJson(options.job, options, stats, job_fields)));
   EDDY_RETURN_IF_ERROR(summary->Close());
   return stats;
 }
 
 std::string SummaryJson(const std::string& job, const ReplayOptions& options,
-                        const RunStats& stats) {
+                        const RunStats& stats,
+                        const std::vector<std::pair<std::string, std::string>>& job_fields) {
   const auto counts = [](const auto& pairs) {
     std::string obj;
     JsonObjectWriter w(obj);
@@ -138,6 +142,7 @@ std::string SummaryJson(const std::string& job, const ReplayOptions& options,
       .RawField("sinks", counts(stats.sink_records))
       .RawField("operators", counts(stats.operator_records))
       .RawField("dead_letter_reasons", counts(stats.dead_letter_reasons));
+  for (const auto& [name, json] : job_fields) w.RawField(name, json);
   w.Close();
   return out;
 }

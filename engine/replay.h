@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -39,8 +40,10 @@ struct ReplayOptions {
 // missing input, bad binding); others for failures while running.
 absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options);
 
-// The summary.json text for a run.
-std::string SummaryJson(const std::string& job, const ReplayOptions& options, const RunStats& stats);
+// The summary.json text for a run, with the fields the job's finish hooks
+// added (name, raw JSON value) at the end.
+std::string SummaryJson(const std::string& job, const ReplayOptions& options, const RunStats& stats,
+                        const std::vector<std::pair<std::string, std::string>>& job_fields = {});
 
 }  // namespace eddy
 

@@ -23,11 +23,6 @@
 #ifndef EDDY_OPERATORS_FEATURES_H_
 #define EDDY_OPERATORS_FEATURES_H_
 
-// Inlined: the hashes here are of short strings, where a call through the
-// shared library's dispatch costs as much as the hash.
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-#undef XXH_INLINE_ALL
 
 #include <cmath>
 #include <cstdint>
@@ -39,6 +34,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "engine/key.h"
+
+// Inlined here (after engine/key.h, whose inline functions call the
+// library's): the hashes are of short strings, where a call through the
+// shared library's dispatch costs as much as the hash.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+#undef XXH_INLINE_ALL
 
 namespace eddy {
 
@@ -145,6 +147,14 @@ class FeatureBuilder {
       const double y = 1 + x;
       std::memcpy(&bits, &y, sizeof bits);
       int k = static_cast<int>((bits >> 52) & 0x7ff) - 1023;
+      // 1 + x may have rounded up to the next power of two (x = 1 - 2^-53,
+      // x = 2^54 - 2): then x is below 2^k - 1 and the bucket is one lower.
+      if (k > 0 && k < 1024) {
+        const uint64_t pow2_bits = static_cast<uint64_t>(k + 1023) << 52;
+        double pow2;
+        std::memcpy(&pow2, &pow2_bits, sizeof pow2);
+        if (x < pow2 - 1) --k;
+      }
       char digits[5];
       int n = 0;
       do {

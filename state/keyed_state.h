@@ -69,9 +69,9 @@ class KeyedStateStore;
 namespace state_internal {
 
 // Bytes of bookkeeping per cached entry, on top of the value's encoded size:
-// the hash slot (key, flags) at the table's load factor, and a key copy in the
-// dirty list.
-inline constexpr size_t kEntryOverhead = 96;
+// a key copy in the dirty list, allocator headers; each table adds its slot
+// size (EntryOverhead).
+inline constexpr size_t kEntryOverhead = 64;
 
 // [key group, 2 bytes big-endian][encoded key]: prefix-free, so one key
 // group's state is one contiguous key range.
@@ -118,6 +118,15 @@ class ValueTable final : public KeyedTableBase<K> {
     uint32_t bytes = 0;
   };
 
+  // Flat (slots inline, no node per key): with a million keys, a node's
+  // extra cache miss per lookup was the largest cost of a keyed operator
+  // (bench/operators/window_benchmark). Inserting may move other keys'
+  // slots; a callback only touches its current key's, so its references
+  // stay valid while it runs.
+  // Its arrays on huge pages once large (state/huge_page_allocator.h).
+  using Map = absl::flat_hash_map<K, Slot, absl::Hash<K>, std::equal_to<K>,
+                                  HugePageAllocator<std::pair<const K, Slot>>>;
+
   Slot* Find(const K& key) {
     auto it = map_.find(key);
     if (it != map_.end()) {
@@ -146,7 +155,7 @@ class ValueTable final : public KeyedTableBase<K> {
       }
       slot.present = true;
     }
-    slot.bytes = static_cast<uint32_t>(kEntryOverhead + bytes.size());
+    slot.bytes = static_cast<uint32_t>(EntryOverhead() + bytes.size());
     approx_bytes_ += slot.bytes;
     return &map_.emplace(key, std::move(slot)).first->second;
   }
@@ -154,7 +163,7 @@ class ValueTable final : public KeyedTableBase<K> {
   Slot& FindOrInsert(const K& key) {
     if (Slot* s = Find(key)) return *s;
     Slot slot;
-    slot.bytes = static_cast<uint32_t>(kEntryOverhead + sizeof(T));
+    slot.bytes = static_cast<uint32_t>(EntryOverhead() + sizeof(T));
     approx_bytes_ += slot.bytes;
     return map_.emplace(key, std::move(slot)).first->second;
   }
@@ -168,7 +177,7 @@ class ValueTable final : public KeyedTableBase<K> {
       return it->second;
     }
     Slot slot;
-    slot.bytes = static_cast<uint32_t>(kEntryOverhead + sizeof(T));
+    slot.bytes = static_cast<uint32_t>(EntryOverhead() + sizeof(T));
     approx_bytes_ += slot.bytes;
     return map_.emplace(key, std::move(slot)).first->second;
   }
@@ -228,7 +237,7 @@ class ValueTable final : public KeyedTableBase<K> {
           EncodeTo(slot.value, value);
           batch.Put(table_, w.key, value);
           approx_bytes_ -= slot.bytes;
-          slot.bytes = static_cast<uint32_t>(kEntryOverhead + value.size());
+          slot.bytes = static_cast<uint32_t>(EntryOverhead() + value.size());
           approx_bytes_ += slot.bytes;
         } else {
           batch.Delete(table_, w.key);
@@ -239,6 +248,13 @@ class ValueTable final : public KeyedTableBase<K> {
     dirty_keys_.clear();
     dirty_bytes_ = 0;
     return absl::OkStatus();
+  }
+
+  // An entry's share of the table: values live inline in the slot array,
+  // which is between 7/16 and 7/8 full (absl's growth), so an entry costs up
+  // to about two slots (and a control byte each).
+  static constexpr size_t EntryOverhead() {
+    return kEntryOverhead + 2 * (sizeof(typename Map::value_type) + 1);
   }
 
   size_t Trim(size_t bytes_to_free) override {
@@ -257,6 +273,9 @@ class ValueTable final : public KeyedTableBase<K> {
         map_.erase(it++);
       }
     }
+    // The slot array does not shrink by itself: give memory back once it is
+    // mostly empty (between batches, so no reference into it is live).
+    if (freed > 0 && map_.size() * 4 < map_.capacity()) map_.rehash(0);
     return freed;
   }
 
@@ -273,15 +292,7 @@ class ValueTable final : public KeyedTableBase<K> {
   StateDirectory* dir_;  // nullptr: in memory
   int table_;
   std::string name_;     // "<operator>/<state>", for messages
-  // Flat (slots inline, no node per key): with a million keys, a node's
-  // extra cache miss per lookup was the largest cost of a keyed operator
-  // (bench/operators/window_benchmark). Inserting may move other keys'
-  // slots; a callback only touches its current key's, so its references
-  // stay valid while it runs.
-  // Its arrays on huge pages once large (state/huge_page_allocator.h).
-  absl::flat_hash_map<K, Slot, absl::Hash<K>, std::equal_to<K>,
-                      HugePageAllocator<std::pair<const K, Slot>>>
-      map_;
+  Map map_;
   std::vector<K> dirty_keys_;
   size_t approx_bytes_ = 0;
   size_t dirty_bytes_ = 0;

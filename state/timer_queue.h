@@ -4,14 +4,17 @@
 // the watermark passes them, so firing is deterministic. Registering the same
 // (time, key) twice keeps one timer, as in Flink.
 //
-// Layout: one bucket per distinct time, in a B-tree by time; a bucket's
-// timers are appended unsorted and sorted (duplicates and deleted ones
-// dropped) only when the bucket is due or counted. Windows register many
-// timers at few distinct times (slice ends), in random key order: a sorted
-// tree of all timers paid a random insertion per registration, the largest
-// cost of a lookback over a million keys (bench/operators/window_benchmark);
-// an append costs next to nothing. Deletions are kept aside (they are rare)
+// Layout: one bucket per distinct time, in a B-tree by time; a bucket's new
+// timers go into a hash set (which drops duplicates at once: windows register
+// the same timer for every event of a key) and are sorted only when the
+// bucket is due or counted. Windows register many timers at few distinct
+// times (slice ends), in random key order: a sorted tree of all timers paid
+// a random insertion per registration, the largest cost of a lookback over a
+// million keys (bench/operators/window_benchmark); a hash set of one time's
+// timers is smaller and cheaper. Deletions are kept aside (they are rare)
 // and applied when their bucket is sorted.
+//
+// Keys must be hashable by absl::Hash (as engine/key.h asks of all keys).
 //
 // Persistence: bound to a table of a StateDirectory (Bind), the queue
 // journals registrations and deletions and writes them in Snapshot; Restore
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -54,6 +58,10 @@ class TimerQueue {
     friend bool operator==(const Timer& a, const Timer& b) {
       return a.time == b.time && a.key_group == b.key_group && a.key == b.key;
     }
+    template <typename H>
+    friend H AbslHashValue(H h, const Timer& t) {
+      return H::combine(std::move(h), t.key_group, t.key);  // one bucket: one time
+    }
   };
 
   void Bind(StateDirectory* dir, int table) {
@@ -64,8 +72,11 @@ class TimerQueue {
   void Register(EventTime time, uint32_t key_group, const K& key) {
     Timer t{time, key_group, key};
     if (!deleted_.empty()) deleted_.erase(t);
-    if (dir_ != nullptr) journal_.emplace_back(true, t);
-    buckets_[time].timers.push_back(std::move(t));
+    Bucket& b = buckets_[time];
+    // (A timer in the sorted part of a due bucket is found again when the
+    // bucket is next sorted, and dropped as a duplicate then.)
+    auto [it, inserted] = b.pending.insert(std::move(t));
+    if (inserted && dir_ != nullptr) journal_.emplace_back(true, *it);
   }
   void Delete(EventTime time, uint32_t key_group, const K& key) {
     if (buckets_.find(time) == buckets_.end()) return;
@@ -94,8 +105,7 @@ class TimerQueue {
     auto it = buckets_.begin();
     Bucket& b = it->second;
     *out = std::move(b.timers[b.head++]);
-    b.sorted = std::max(b.sorted, b.head);
-    if (b.head == b.timers.size()) buckets_.erase(it);
+    if (b.head == b.timers.size() && b.pending.empty()) buckets_.erase(it);
     if (dir_ != nullptr) journal_.emplace_back(false, *out);
     return true;
   }
@@ -106,7 +116,8 @@ class TimerQueue {
   const Timer* Upcoming(size_t ahead) const {
     if (buckets_.empty()) return nullptr;
     const Bucket& b = buckets_.begin()->second;
-    return b.head + ahead < b.sorted ? &b.timers[b.head + ahead] : nullptr;
+    return b.pending.empty() && b.head + ahead < b.timers.size() ? &b.timers[b.head + ahead]
+                                                                  : nullptr;
   }
 
   // Pending timers. Sorts every bucket with new timers: for tests and
@@ -158,7 +169,7 @@ class TimerQueue {
                                                           ": undecodable timer key"));
           return false;
         }
-        buckets_[t.time].timers.push_back(std::move(t));
+        buckets_[t.time].pending.insert(std::move(t));
         return true;
       });
       if (!s.ok()) return s;
@@ -178,9 +189,9 @@ class TimerQueue {
   }
 
   struct Bucket {
-    std::vector<Timer> timers;  // all of one time
-    size_t head = 0;            // [0, head): fired
-    size_t sorted = 0;          // [head, sorted): sorted, unique, none deleted
+    std::vector<Timer> timers;  // sorted, unique; [0, head) fired
+    size_t head = 0;
+    absl::flat_hash_set<Timer> pending;  // registered since the last sort
   };
 
   // Orders deleted timers, and finds those of one time.
@@ -191,17 +202,25 @@ class TimerQueue {
     bool operator()(EventTime t, const Timer& a) const { return t < a.time; }
   };
 
-  // Makes [head, end) of `b` sorted and unique, without deleted timers.
+  // Moves `b`'s pending timers into [head, end), sorted and unique, and
+  // drops deleted timers.
   void Normalize(EventTime time, Bucket& b) const {
     auto& v = b.timers;
-    auto head = v.begin() + static_cast<std::ptrdiff_t>(b.head);
-    if (b.sorted < v.size()) {
-      auto mid = v.begin() + static_cast<std::ptrdiff_t>(b.sorted);
+    if (!b.pending.empty()) {
+      const size_t sorted = v.size();
+      v.reserve(sorted + b.pending.size());
+      // extract moves keys out; it leaves other iterators valid.
+      for (auto it = b.pending.begin(); it != b.pending.end();) {
+        auto next = std::next(it);
+        v.push_back(std::move(b.pending.extract(it).value()));
+        it = next;
+      }
+      auto mid = v.begin() + static_cast<std::ptrdiff_t>(sorted);
       std::sort(mid, v.end());
-      std::inplace_merge(head, mid, v.end());
-      v.erase(std::unique(head, v.end()), v.end());
-      head = v.begin() + static_cast<std::ptrdiff_t>(b.head);
+      std::inplace_merge(v.begin() + static_cast<std::ptrdiff_t>(b.head), mid, v.end());
+      v.erase(std::unique(v.begin() + static_cast<std::ptrdiff_t>(b.head), v.end()), v.end());
     }
+    auto head = v.begin() + static_cast<std::ptrdiff_t>(b.head);
     if (!deleted_.empty()) {
       auto [from, to] = deleted_.equal_range(time);
       for (auto d = from; d != to; ++d) {
@@ -211,7 +230,6 @@ class TimerQueue {
       }
       deleted_.erase(from, to);
     }
-    b.sorted = v.size();
   }
 
   mutable absl::btree_map<EventTime, Bucket> buckets_;

@@ -5,6 +5,7 @@
 
 #include <xxhash.h>
 
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -89,6 +90,37 @@ TEST(FeaturesTest, LogBucketsAndNonFiniteValues) {
   b.AddNumeric(f, INFINITY);
   b.AddLogBucket(f, std::nan(""));
   EXPECT_EQ(b.Finish().size(), 0u);
+}
+
+// The bucket is floor(log2(1 + x)) exactly, also where 1 + x rounds up to a
+// power of two, for subnormals, the largest double and infinity; checked
+// against an exact integer computation for whole numbers up to 2^62.
+TEST(FeaturesTest, LogBucketIsExactFloorLog2OfOnePlusX) {
+  FeatureSpace space(20);
+  const int f = space.AddField("n", "x");
+  FeatureBuilder b(&space, true);
+  auto bucket = [&](double x) {
+    b.Clear();
+    b.AddLogBucket(f, x);
+    b.Finish();
+    return b.audit().at(0).name.substr(4);
+  };
+  EXPECT_EQ(bucket(1 - std::ldexp(1.0, -53)), "b0");
+  EXPECT_EQ(bucket(std::ldexp(1.0, 54) - 2), "b53");
+  EXPECT_EQ(bucket(std::ldexp(1.0, 54)), "b54");
+  EXPECT_EQ(bucket(5e-324), "b0");
+  EXPECT_EQ(bucket(1.7976931348623157e308), "b1023");
+  EXPECT_EQ(bucket(INFINITY), "b1024");
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 20000; ++i) {
+    const uint64_t v = rng() >> (2 + rng() % 62);  // whole numbers of every size
+    const double x = static_cast<double>(v);
+    // floor(log2(1 + x)) for the double's exact integer value.
+    const unsigned __int128 one_plus = static_cast<unsigned __int128>(static_cast<uint64_t>(x)) + 1;
+    int want = 0;
+    while ((one_plus >> (want + 1)) != 0) ++want;
+    ASSERT_EQ(bucket(x), absl::StrCat("b", want)) << "x = " << v;
+  }
 }
 
 TEST(FeaturesTest, IndicesStayInTheSpaceAndCollideOnlyByChance) {

@@ -139,6 +139,25 @@ TEST(PersistentStateTest, StateFarLargerThanTheCacheBudgetReadsBackCorrectly) {
   EXPECT_TRUE(store.status().ok());
 }
 
+// Windows register the same timer for every event of a key: the queue
+// must keep (and journal) it once, not once per event.
+TEST(PersistentStateTest, ATimerRegisteredOverAndOverIsJournalledOnce) {
+  const std::string path = MakeScratchDir("pdup") + "/db";
+  auto dir = OpenDir(path);
+  absl::StatusOr<int> table = dir->Table("op/__timers");
+  ASSERT_TRUE(table.ok());
+  TimerQueue<std::string> q;
+  q.Bind(dir.get(), *table);
+  for (int i = 0; i < 10000; ++i) {
+    const std::string key = absl::StrCat("k", i % 10);
+    q.Register(1000, KeyGroupOf(key), key);
+  }
+  auto batch = dir->NewBatch();
+  q.Snapshot(*batch);
+  EXPECT_EQ(batch->operations(), 10u);
+  EXPECT_EQ(q.size(), 10u);
+}
+
 TEST(PersistentStateTest, TimersSurviveARestartInTheirKeyGroups) {
   const std::string path = MakeScratchDir("ptimers") + "/db";
   std::vector<TimerQueue<std::string>::Timer> want;

@@ -1,0 +1,464 @@
+// `learn`: online learning over example files (or a Kafka topic of example
+// lines), in the style of Vowpal Wabbit: each example is scored, then the
+// model learns from it (progressive validation), one pass, in input order.
+//
+//   eddy replay learn --input train.vw --format vw --output-dir out
+//   eddy replay learn --input day.tsv --format criteo --model fm --output-dir out
+//   eddy replay learn --input sea.csv --format csv --label class --numeric '*'
+//       --drift adwin --output-dir out
+//
+// Input: one example per line in the --format given (connectors/
+// example_formats.h: vw, criteo, csv). Lines that do not parse go to dead
+// letters with the reason. The files carry no time: an example's position
+// (0, 1, 2, ... in input order) stands for its time in metrics and alerts.
+//
+// Outputs (files in replay; topics learn.<name> with eddy run):
+//   predictions  {"example":n,"tag":"...","p":0.031,"label":0,"model_version":n}
+//                each example's score from before it was learned from
+//                (off with --param predictions=false)
+//   metrics      every --metrics-every examples (default 10000) and at the
+//                end: {"window_start","window_end","examples","positives",
+//                "logloss","auc","calibration","model_version"}
+//   alerts       with --drift: drift alerts and their resolutions
+//                (operators/drift.h's JSON), one alert per episode, from the
+//                chosen detector on the model's error (adwin, ddm; only a
+//                rise alerts) or logloss (page-hinkley), and from ADWIN on
+//                the rate of positive labels (metric "positive_rate")
+// summary.json gets: examples, positives, logloss, auc, calibration,
+// examples_per_second, alerts, model, model_version.
+//
+// The model (operators/learners.h) is keyed state of a single key, so it is
+// part of every checkpoint (--state-dir) and a resumed run continues it;
+// --model-in warm-starts from a model file, --model-out writes one at the
+// end. Hyperparameters: --param alpha=, beta=, l1=, l2= (FTRL),
+// learning_rate=, fm_learning_rate=, factors= (FM).
+#include <algorithm>
+#include <cstdint>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "connectors/example_formats.h"
+#include "engine/executor.h"
+#include "engine/job_builder.h"
+#include "engine/job_registry.h"
+#include "engine/json_writer.h"
+#include "engine/status_macros.h"
+#include "operators/drift.h"
+#include "operators/evaluation.h"
+#include "operators/example.h"
+#include "operators/learners.h"
+
+namespace eddy {
+
+// The model as keyed state: its codec is the model file.
+struct ModelBox {
+  std::unique_ptr<Model> model;
+};
+
+template <>
+struct Codec<ModelBox> {
+  static constexpr bool kDefined = true;
+  static void Encode(const ModelBox& box, std::string& out) {
+    EncodeTo(box.model == nullptr ? std::string() : box.model->Serialize(), out);
+  }
+  static bool Decode(absl::string_view& in, ModelBox& box) {
+    std::string bytes;
+    if (!DecodeFrom(in, bytes)) return false;
+    if (bytes.empty()) {
+      box.model.reset();
+      return true;
+    }
+    absl::StatusOr<std::unique_ptr<Model>> m = ParseModel(bytes);
+    if (!m.ok()) return false;
+    box.model = *std::move(m);
+    return true;
+  }
+};
+
+namespace learn {
+namespace {
+
+enum class DriftKind { kNone, kAdwin, kPageHinkley, kDdm };
+
+struct Settings {
+  ModelKind kind = ModelKind::kFtrl;
+  ModelOptions model;
+  std::string model_in_bytes;  // --model-in's file, read when the job is built
+  std::string model_out;
+  DriftKind drift = DriftKind::kNone;
+  int64_t drift_cooldown = 1000;  // examples without a detection that close an episode
+  int64_t metrics_every = 10000;
+  bool predictions = true;
+};
+
+// What the run's end (summary, --model-out) needs from the learner.
+struct RunState {
+  std::mutex mu;
+  BinaryMetrics total;
+  uint64_t alerts = 0;
+  std::string final_model;  // serialized at the end of input
+  uint64_t model_version = 0;
+};
+
+struct Out {
+  enum Kind : uint8_t { kPrediction, kMetrics, kAlert } kind = kPrediction;
+  std::string json;
+};
+
+class Learner {
+ public:
+  using Out = learn::Out;
+
+  Learner(std::shared_ptr<const Settings> settings, std::shared_ptr<RunState> run)
+      : settings_(std::move(settings)), run_(std::move(run)) {}
+
+  void Open(KeyedStateStore<int>& state) { model_ = state.Value<ModelBox>("model"); }
+
+  void ProcessElement(const Example& ex, ProcessContext<int, Out>& ctx) {
+    if (ex.header) return;
+    Model* model = GetModel(ctx);
+    const uint64_t version = model->version();  // the model that scored it
+    const double p = model->PredictThenLearn(ex.x, ex.label, ex.weight);
+    const int64_t n = examples_++;
+    window_.Add(p, ex.label, ex.weight);
+    total_.Add(p, ex.label, ex.weight);
+    if (settings_->predictions) {
+      std::string json;
+      JsonObjectWriter w(json);
+      w.Field("example", n);
+      if (!ex.tag.empty()) w.Field("tag", ex.tag);
+      w.Field("p", p).Field("label", static_cast<int64_t>(ex.label)).Field(
+          "model_version", static_cast<int64_t>(version));
+      w.Close();
+      ctx.Emit(Out{Out::kPrediction, std::move(json)});
+    }
+    Drift(p, ex.label, n, ctx);
+    if (examples_ - window_start_ >= settings_->metrics_every) EmitMetrics(*model, ctx);
+  }
+
+  // End of input (the watermark reaches the end of time): the last metrics
+  // window, and the model and totals for the run's end.
+  void OnTimer(EventTime, ProcessContext<int, Out>& ctx) {
+    Model* model = GetModel(ctx);
+    if (examples_ > window_start_) EmitMetrics(*model, ctx);
+    std::lock_guard<std::mutex> lock(run_->mu);
+    run_->total.Merge(total_);
+    total_ = BinaryMetrics();
+    run_->alerts += alerts_;
+    alerts_ = 0;
+    run_->model_version = model->version();
+    if (!settings_->model_out.empty()) run_->final_model = model->Serialize();
+  }
+
+ private:
+  Model* GetModel(ProcessContext<int, Out>& ctx) {
+    ModelBox* box = model_.Mutable();
+    if (box == nullptr || box->model == nullptr) {
+      ModelBox fresh;
+      if (!settings_->model_in_bytes.empty()) {
+        fresh.model = *ParseModel(settings_->model_in_bytes);  // checked when built
+      } else {
+        fresh.model = *MakeModel(settings_->kind, settings_->model);  // checked when built
+      }
+      model_.Set(std::move(fresh));
+      box = model_.Mutable();
+      // Fires when the input ends (replay's watermark reaches the end of time).
+      ctx.RegisterTimer(kMaxEventTime);
+    }
+    return box->model.get();
+  }
+
+  void EmitMetrics(const Model& model, ProcessContext<int, Out>& ctx) {
+    std::string json;
+    JsonObjectWriter w(json);
+    w.Field("window_start", window_start_)
+        .Field("window_end", examples_)
+        .Field("examples", window_.count())
+        .Field("positives", window_.positives())
+        .Field("logloss", window_.logloss())
+        .Field("auc", window_.auc())
+        .Field("calibration", window_.calibration())
+        .Field("model_version", static_cast<int64_t>(model.version()));
+    w.Close();
+    ctx.Emit(Out{Out::kMetrics, std::move(json)});
+    window_ = BinaryMetrics();
+    window_start_ = examples_;
+  }
+
+  // Concept drift on the model's error (0/1: the score on the wrong side of
+  // 1/2) or, for Page-Hinkley, its logloss.
+  void Drift(double p, float label, int64_t n, ProcessContext<int, Out>& ctx) {
+    if (settings_->drift == DriftKind::kNone) return;
+    const bool error = (p >= 0.5) != (label > 0.5f);
+    // The error rate of the last kRecent examples (a ring), for alerts.
+    uint8_t& slot = recent_[static_cast<size_t>(n) % kRecent];
+    recent_errors_ += (error ? 1 : 0) - slot;
+    slot = error ? 1 : 0;
+    const int64_t recent = std::min<int64_t>(n + 1, kRecent);
+    bool firing = false;
+    drift::Alert alert;
+    alert.job = "learn";
+    alert.field = "";
+    alert.window_end = n + 1;
+    alert.event_time = n;
+    alert.severity = "critical";
+    switch (settings_->drift) {
+      case DriftKind::kAdwin: {
+        // ADWIN cuts on a change either way; a model's error falling as it
+        // learns is no alarm, so only a rise fires.
+        const double before = adwin_.mean();
+        firing = adwin_.Update(error ? 1.0 : 0.0) && adwin_.mean() > before;
+        alert.detector = "adwin";
+        alert.metric = "error_rate";
+        alert.value = adwin_.mean();
+        alert.threshold = 0.002;  // delta
+        alert.window_start = n + 1 - adwin_.width();
+        break;
+      }
+      case DriftKind::kDdm:
+        firing = ddm_.Update(error) == drift::Ddm::Level::kDrift;
+        alert.detector = "ddm";
+        alert.metric = "error_rate";
+        alert.value = static_cast<double>(recent_errors_) / static_cast<double>(recent);
+        alert.threshold = 3;  // standard deviations above the best error rate seen
+        alert.window_start = n + 1 - recent;
+        break;
+      case DriftKind::kPageHinkley:
+        firing = page_hinkley_.Update(LogLoss(p, label));
+        alert.detector = "page-hinkley";
+        alert.metric = "logloss";
+        alert.value = static_cast<double>(recent_errors_) / static_cast<double>(recent);
+        alert.threshold = drift::PageHinkleyOptions().threshold;
+        alert.window_start = n + 1 - recent;
+        break;
+      case DriftKind::kNone:
+        break;
+    }
+    std::optional<bool> emit = episode_.Observe(firing, n);
+    if (emit.has_value()) {
+      alert.resolved = !*emit;
+      if (*emit) ++alerts_;
+      ctx.Emit(Out{Out::kAlert, drift::AlertJson(alert)});
+    }
+    LabelRate(label, n, ctx);
+  }
+
+  // The rate of positive labels, with ADWIN (either direction): a model that
+  // adapts fast recovers its error within a few hundred examples of a change
+  // (FTRL on SEA: tests/jobs/learn_test.cc), so its error shows only a short
+  // bump, while the labels' rate stays moved.
+  void LabelRate(float label, int64_t n, ProcessContext<int, Out>& ctx) {
+    const bool firing = label_adwin_.Update(label > 0.5f ? 1.0 : 0.0);
+    std::optional<bool> emit = label_episode_.Observe(firing, n);
+    if (!emit.has_value()) return;
+    drift::Alert alert;
+    alert.job = "learn";
+    alert.detector = "adwin";
+    alert.metric = "positive_rate";
+    alert.value = label_adwin_.mean();
+    alert.threshold = 0.002;  // delta
+    alert.window_start = n + 1 - label_adwin_.width();
+    alert.window_end = n + 1;
+    alert.event_time = n;
+    alert.severity = "critical";
+    alert.resolved = !*emit;
+    if (*emit) ++alerts_;
+    ctx.Emit(Out{Out::kAlert, drift::AlertJson(alert)});
+  }
+
+  static constexpr int64_t kRecent = 1000;
+
+  std::shared_ptr<const Settings> settings_;
+  std::shared_ptr<RunState> run_;
+  ValueState<int, ModelBox> model_;
+  int64_t examples_ = 0;
+  int64_t window_start_ = 0;
+  BinaryMetrics window_, total_;
+  uint64_t alerts_ = 0;
+  drift::Adwin adwin_;
+  drift::Ddm ddm_;
+  drift::PageHinkley page_hinkley_;
+  drift::Episode episode_{settings_->drift_cooldown};
+  drift::Adwin label_adwin_;
+  drift::Episode label_episode_{settings_->drift_cooldown};
+  std::vector<uint8_t> recent_ = std::vector<uint8_t>(kRecent, 0);
+  int64_t recent_errors_ = 0;
+};
+
+absl::StatusOr<std::vector<std::string>> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipEmpty())) out.emplace_back(part);
+  return out;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read model file ", path));
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
+  auto settings = std::make_shared<Settings>();
+  ExampleFormatOptions format;
+  format.format = config.GetString("format", "");
+  if (format.format.empty()) {
+    // `eddy describe learn` builds the job without parameters: show the vw form.
+    if (!config.params().empty()) {
+      return absl::InvalidArgumentError("learn: --format vw|criteo|csv is required");
+    }
+    format.format = "vw";
+  }
+  EDDY_ASSIGN_OR_RETURN(int64_t bits, config.GetInt("bits", 18));
+  if (bits < 1 || bits > 28) return absl::InvalidArgumentError("learn: --bits must be 1..28");
+  format.bits = static_cast<int>(bits);
+  format.label_column = config.GetString("label", "");
+  format.positive = config.GetString("positive", "");
+  format.id_column = config.GetString("id", "");
+  EDDY_ASSIGN_OR_RETURN(format.numeric_columns, SplitList(config.GetString("numeric", "")));
+  EDDY_ASSIGN_OR_RETURN(std::unique_ptr<ExampleParser> parser_owned, ExampleParser::Make(format));
+  std::shared_ptr<const ExampleParser> parser(std::move(parser_owned));
+
+  EDDY_ASSIGN_OR_RETURN(settings->kind, ParseModelKind(config.GetString("model", "ftrl")));
+  ModelOptions& m = settings->model;
+  m.bits = format.bits;
+  EDDY_ASSIGN_OR_RETURN(m.alpha, config.GetDouble("alpha", m.alpha));
+  EDDY_ASSIGN_OR_RETURN(m.beta, config.GetDouble("beta", m.beta));
+  EDDY_ASSIGN_OR_RETURN(m.l1, config.GetDouble("l1", m.l1));
+  EDDY_ASSIGN_OR_RETURN(m.l2, config.GetDouble("l2", m.l2));
+  EDDY_ASSIGN_OR_RETURN(m.learning_rate, config.GetDouble("learning_rate", m.learning_rate));
+  EDDY_ASSIGN_OR_RETURN(m.fm_learning_rate, config.GetDouble("fm_learning_rate", m.fm_learning_rate));
+  EDDY_ASSIGN_OR_RETURN(int64_t factors, config.GetInt("factors", m.factors));
+  m.factors = static_cast<int>(std::clamp<int64_t>(factors, -1, 1 << 20));
+  {
+    absl::StatusOr<std::unique_ptr<Model>> check = MakeModel(settings->kind, m);
+    if (!check.ok()) return absl::InvalidArgumentError(absl::StrCat("learn: ", check.status().message()));
+  }
+  const std::string model_in = config.GetString("model-in", "");
+  if (!model_in.empty()) {
+    EDDY_ASSIGN_OR_RETURN(settings->model_in_bytes, ReadFile(model_in));
+    absl::StatusOr<std::unique_ptr<Model>> check = ParseModel(settings->model_in_bytes);
+    if (!check.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--model-in ", model_in, ": ", check.status().message()));
+    }
+    if ((*check)->options().bits != format.bits) {
+      return absl::InvalidArgumentError(absl::StrCat("--model-in ", model_in, " has ",
+                                                     (*check)->options().bits, " bits; --bits is ",
+                                                     format.bits, " (give the same)"));
+    }
+  }
+  settings->model_out = config.GetString("model-out", "");
+  const std::string drift = config.GetString("drift", "");
+  if (drift == "adwin") {
+    settings->drift = DriftKind::kAdwin;
+  } else if (drift == "page-hinkley") {
+    settings->drift = DriftKind::kPageHinkley;
+  } else if (drift == "ddm") {
+    settings->drift = DriftKind::kDdm;
+  } else if (!drift.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("learn: unknown --drift '", drift, "' (expected adwin, page-hinkley or ddm)"));
+  }
+  EDDY_ASSIGN_OR_RETURN(settings->drift_cooldown, config.GetInt("drift_cooldown", 1000));
+  EDDY_ASSIGN_OR_RETURN(settings->metrics_every, config.GetInt("metrics-every", 10000));
+  if (settings->metrics_every < 1 || settings->drift_cooldown < 1) {
+    return absl::InvalidArgumentError("learn: --metrics-every and drift_cooldown must be >= 1");
+  }
+  const std::string predictions = config.GetString("predictions", "true");
+  if (predictions != "true" && predictions != "false") {
+    return absl::InvalidArgumentError("learn: --param predictions must be true or false");
+  }
+  settings->predictions = predictions == "true";
+
+  auto run = std::make_shared<RunState>();
+  JobBuilder job("learn");
+  auto out = job.Source<Example>("examples",
+                                 [parser](absl::string_view line) -> absl::StatusOr<Example> {
+                                   Example ex;
+                                   absl::Status s = parser->Parse(line, &ex);
+                                   if (!s.ok()) return s;
+                                   return ex;
+                                 })
+                 // No time in the files: input order is the order.
+                 .WithEventTime([](const Example&) { return EventTime{0}; }, absl::ZeroDuration())
+                 .KeyBy("one_model", [](const Example&) { return 0; })
+                 .Process("learner", Learner(settings, run));
+  out.Filter("prediction_records", [](const Out& o) { return o.kind == Out::kPrediction; })
+      .Sink("predictions", [](const Out& o, std::string& line) { line.append(o.json); });
+  out.Filter("metric_records", [](const Out& o) { return o.kind == Out::kMetrics; })
+      .Sink("metrics", [](const Out& o, std::string& line) { line.append(o.json); });
+  out.Filter("alert_records", [](const Out& o) { return o.kind == Out::kAlert; })
+      .Sink("alerts", [](const Out& o, std::string& line) { line.append(o.json); });
+
+  const std::string model_name = ModelKindName(settings->kind);
+  job.OnFinish([run, settings, model_name](
+                   const RunStats& stats,
+                   std::vector<std::pair<std::string, std::string>>* summary) -> absl::Status {
+    std::lock_guard<std::mutex> lock(run->mu);
+    if (!settings->model_out.empty()) {
+      if (run->final_model.empty()) {
+        return absl::FailedPreconditionError(
+            "--model-out: the run ended before its input did (no final model to write)");
+      }
+      std::ofstream f(settings->model_out, std::ios::binary | std::ios::trunc);
+      f.write(run->final_model.data(), static_cast<std::streamsize>(run->final_model.size()));
+      f.close();
+      if (!f) return absl::InternalError(absl::StrCat("cannot write --model-out ", settings->model_out));
+    }
+    auto number = [](double v) {
+      std::string s;
+      AppendJsonDouble(s, v);
+      return s;
+    };
+    // Counts (sums of example weights) as integers when they are.
+    auto count = [&](double v) {
+      return v == std::floor(v) && std::fabs(v) < 9e15 ? absl::StrCat(static_cast<int64_t>(v))
+                                                       : number(v);
+    };
+    const BinaryMetrics& t = run->total;
+    summary->emplace_back("model", absl::StrCat("\"", model_name, "\""));
+    summary->emplace_back("examples", count(t.count()));
+    summary->emplace_back("positives", count(t.positives()));
+    summary->emplace_back("logloss", number(t.logloss()));
+    summary->emplace_back("auc", number(t.auc()));
+    summary->emplace_back("calibration", number(t.calibration()));
+    summary->emplace_back("examples_per_second",
+                          number(stats.wall_seconds > 0 ? t.count() / stats.wall_seconds : 0.0));
+    summary->emplace_back("alerts", absl::StrCat(run->alerts));
+    summary->emplace_back("model_version", absl::StrCat(run->model_version));
+    return absl::OkStatus();
+  });
+  return std::move(job).Build();
+}
+
+}  // namespace
+}  // namespace learn
+
+EDDY_REGISTER_JOB_WITH_FLAGS(
+    "learn", "Online learning (FTRL, SGD or FM) over VW, Criteo or CSV examples, with drift alerts",
+    learn::BuildLearn,
+    {{"format", FlagDef::kValue, "vw, criteo or csv (required)"},
+     {"label", FlagDef::kValue, "csv: the label column"},
+     {"positive", FlagDef::kValue, "csv: the label value that is positive (default: a number > 0)"},
+     {"numeric", FlagDef::kValue, "csv: columns read as numbers, comma-separated, or '*'"},
+     {"id", FlagDef::kValue, "csv: an id column, copied to predictions"},
+     {"model", FlagDef::kValue, "ftrl (default), sgd or fm"},
+     {"bits", FlagDef::kValue, "2^bits weights (default 18)"},
+     {"drift", FlagDef::kValue, "adwin, page-hinkley or ddm on the model's error"},
+     {"model-in", FlagDef::kValue, "warm-start from this model file"},
+     {"model-out", FlagDef::kValue, "write the model to this file at the end"},
+     {"metrics-every", FlagDef::kValue, "examples per metrics window (default 10000)"}});
+
+}  // namespace eddy

@@ -107,7 +107,14 @@ absl::StatusOr<std::unique_ptr<ExampleParser>> ExampleParser::Make(ExampleFormat
       return absl::InvalidArgumentError("csv: the delimiter cannot be a line break");
     }
   }
-  return std::unique_ptr<ExampleParser>(new ExampleParser(std::move(options), format));
+  std::unique_ptr<ExampleParser> parser(new ExampleParser(std::move(options), format));
+  if (format == Format::kCsv && !parser->options_.header.empty()) {
+    const CsvHeader* header = parser->SetCsvHeader(parser->options_.header);
+    if (!header->status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("csv header: ", header->status.message()));
+    }
+  }
+  return parser;
 }
 
 ExampleParser::ExampleParser(ExampleFormatOptions options, Format format)

@@ -89,6 +89,10 @@ struct ExampleFormatOptions {
   std::vector<std::string> numeric_columns;  // read as numbers; {"*"}: all; others categorical
   std::string id_column;                     // optional: goes to Example::tag
   char delimiter = ',';
+  // The header line, when known up front (the columns, delimiter-separated).
+  // Then no line has to come first: parallel parsing, resuming mid-file and
+  // files without a header line all work; a line equal to it is a header.
+  std::string header;
 };
 
 class ExampleParser {

@@ -18,14 +18,14 @@
 //                (off with --param predictions=false)
 //   metrics      every --metrics-every examples (default 10000) and at the
 //                end: {"window_start","window_end","examples","positives",
-//                "logloss","auc","calibration","model_version"}
+//                "logloss","auc","calibration","accuracy","model_version"}
 //   alerts       with --drift: drift alerts and their resolutions
 //                (operators/drift.h's JSON), one alert per episode, from the
 //                chosen detector on the model's error (adwin, ddm; only a
 //                rise alerts) or logloss (page-hinkley), and from ADWIN on
 //                the rate of positive labels (metric "positive_rate")
 // summary.json gets: examples, positives, logloss, auc, calibration,
-// examples_per_second, alerts, model, model_version.
+// accuracy, examples_per_second, alerts, model, model_version.
 //
 // The model (operators/learners.h) is keyed state of a single key, so it is
 // part of every checkpoint (--state-dir) and a resumed run continues it;
@@ -188,6 +188,7 @@ class Learner {
         .Field("logloss", window_.logloss())
         .Field("auc", window_.auc())
         .Field("calibration", window_.calibration())
+        .Field("accuracy", window_.accuracy())
         .Field("model_version", static_cast<int64_t>(model.version()));
     w.Close();
     ctx.Emit(Out{Out::kMetrics, std::move(json)});
@@ -237,7 +238,7 @@ class Learner {
         firing = page_hinkley_.Update(LogLoss(p, label));
         alert.detector = "page-hinkley";
         alert.metric = "logloss";
-        alert.value = static_cast<double>(recent_errors_) / static_cast<double>(recent);
+        alert.value = page_hinkley_.statistic();
         alert.threshold = drift::PageHinkleyOptions().threshold;
         alert.window_start = n + 1 - recent;
         break;
@@ -326,6 +327,7 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
   format.label_column = config.GetString("label", "");
   format.positive = config.GetString("positive", "");
   format.id_column = config.GetString("id", "");
+  format.header = config.GetString("header", "");
   EDDY_ASSIGN_OR_RETURN(format.numeric_columns, SplitList(config.GetString("numeric", "")));
   EDDY_ASSIGN_OR_RETURN(std::unique_ptr<ExampleParser> parser_owned, ExampleParser::Make(format));
   std::shared_ptr<const ExampleParser> parser(std::move(parser_owned));
@@ -402,7 +404,10 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
   out.Filter("alert_records", [](const Out& o) { return o.kind == Out::kAlert; })
       .Sink("alerts", [](const Out& o, std::string& line) { line.append(o.json); });
 
-  const std::string model_name = ModelKindName(settings->kind);
+  std::string model_name = ModelKindName(settings->kind);
+  if (!settings->model_in_bytes.empty()) {
+    model_name = ModelKindName((*ParseModel(settings->model_in_bytes))->kind());  // checked above
+  }
   job.OnFinish([run, settings, model_name](
                    const RunStats& stats,
                    std::vector<std::pair<std::string, std::string>>* summary) -> absl::Status {
@@ -410,7 +415,8 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
     if (!settings->model_out.empty()) {
       if (run->final_model.empty()) {
         return absl::FailedPreconditionError(
-            "--model-out: the run ended before its input did (no final model to write)");
+            "--model-out is written when the input ends (eddy replay; eddy run keeps the model "
+            "in its checkpoints), after at least one example");
       }
       std::ofstream f(settings->model_out, std::ios::binary | std::ios::trunc);
       f.write(run->final_model.data(), static_cast<std::streamsize>(run->final_model.size()));
@@ -434,6 +440,7 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
     summary->emplace_back("logloss", number(t.logloss()));
     summary->emplace_back("auc", number(t.auc()));
     summary->emplace_back("calibration", number(t.calibration()));
+    summary->emplace_back("accuracy", number(t.accuracy()));
     summary->emplace_back("examples_per_second",
                           number(stats.wall_seconds > 0 ? t.count() / stats.wall_seconds : 0.0));
     summary->emplace_back("alerts", absl::StrCat(run->alerts));
@@ -454,6 +461,9 @@ EDDY_REGISTER_JOB_WITH_FLAGS(
      {"positive", FlagDef::kValue, "csv: the label value that is positive (default: a number > 0)"},
      {"numeric", FlagDef::kValue, "csv: columns read as numbers, comma-separated, or '*'"},
      {"id", FlagDef::kValue, "csv: an id column, copied to predictions"},
+     {"header", FlagDef::kValue,
+      "csv: the column names (a,b,c) when the file has no header line, or to parse with "
+      "--threads > 1 or resume mid-file; otherwise the first line is the header"},
      {"model", FlagDef::kValue, "ftrl (default), sgd or fm"},
      {"bits", FlagDef::kValue, "2^bits weights (default 18)"},
      {"drift", FlagDef::kValue, "adwin, page-hinkley or ddm on the model's error"},

@@ -3,7 +3,8 @@
 // scores estimate how the model does on data it has not seen.
 //
 // BinaryMetrics accumulates, for weighted (score, 0/1 label) pairs: count,
-// positives, mean logloss, AUC, mean score and observed rate (calibration =
+// positives, mean logloss, AUC, accuracy (score on the right side of 1/2),
+// mean score and observed rate (calibration =
 // mean score / observed rate; 1 is calibrated). It is mergeable and of fixed
 // size, so one can be kept per time window and per run.
 //
@@ -41,6 +42,7 @@ class BinaryMetrics {
     logloss_ += weight * LogLoss(p, label);
     sum_p_ += weight * p;
     if (label > 0.5f) positives_ += weight;
+    if ((p >= 0.5) == (label > 0.5f)) correct_ += weight;
     if (bins_.empty()) bins_.assign(2 * kBins, 0.0);
     bins_[2 * Bin(p) + (label > 0.5f ? 1 : 0)] += weight;
   }
@@ -50,6 +52,7 @@ class BinaryMetrics {
     positives_ += o.positives_;
     logloss_ += o.logloss_;
     sum_p_ += o.sum_p_;
+    correct_ += o.correct_;
     if (o.bins_.empty()) return;
     if (bins_.empty()) bins_.assign(2 * kBins, 0.0);
     for (size_t i = 0; i < bins_.size(); ++i) bins_[i] += o.bins_[i];
@@ -59,6 +62,8 @@ class BinaryMetrics {
   double positives() const { return positives_; }
   // Mean logloss (NaN when empty).
   double logloss() const { return count_ > 0 ? logloss_ / count_ : NAN; }
+  // Share of scores on the right side of 1/2.
+  double accuracy() const { return count_ > 0 ? correct_ / count_ : NAN; }
   double mean_prediction() const { return count_ > 0 ? sum_p_ / count_ : NAN; }
   double observed_rate() const { return count_ > 0 ? positives_ / count_ : NAN; }
   // Mean score over observed rate (NaN without positives).
@@ -79,13 +84,14 @@ class BinaryMetrics {
 
  private:
   static int Bin(double p) {
+    if (!(p == p)) p = 0.5;  // NaN (a broken model) in the middle, not UB
     p = std::clamp(p, 1e-15, 1 - 1e-15);
     const double logit = std::log(p) - std::log1p(-p);
     const double x = (logit + kLogitRange) / (2 * kLogitRange) * kBins;
     return std::clamp(static_cast<int>(x), 0, kBins - 1);
   }
 
-  double count_ = 0, positives_ = 0, logloss_ = 0, sum_p_ = 0;
+  double count_ = 0, positives_ = 0, logloss_ = 0, sum_p_ = 0, correct_ = 0;
   std::vector<double> bins_;  // (negatives, positives) per bin; empty until the first Add
 };
 

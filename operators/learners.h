@@ -50,6 +50,11 @@ inline double Sigmoid(double margin) {
 
 enum class ModelKind : uint32_t { kFtrl = 1, kSgd = 2, kFm = 3 };
 
+// A per-coordinate gradient clipped to +-1e6 (NaN to 0): a huge feature
+// value (a VW value of 1e30 is finite) must not overflow the float sums of
+// squared gradients into infinity, and from there every weight into NaN.
+inline double ClipGradient(double g) { return g == g ? std::clamp(g, -1e6, 1e6) : 0.0; }
+
 // Hyperparameters, all models' in one struct (each reads its own).
 struct ModelOptions {
   int bits = 18;        // 2^bits weights (1..28)
@@ -125,20 +130,23 @@ class FtrlModel final : public Model {
   }
 
   double PredictThenLearn(const SparseVector& x, float label, float weight = 1) override {
-    // Weights are computed once for the score and reused for the update.
     const size_t n = x.size();
-    w_.resize(n);
+    // Start loading every coordinate first: in a large space each is a cache
+    // miss, and they overlap when issued together.
+    for (size_t i = 0; i < n; ++i) __builtin_prefetch(&zn_[2 * size_t{x.index[i] & mask_}], 1);
+    // Weights (and sqrt(n)) are computed once, for the score and the update.
+    w_.resize(n + 1);
+    n_.resize(n + 1);
+    sqrt_n_.resize(n + 1);
     const uint32_t bias = Bias();
-    const float w_bias = Weight(bias);
-    double margin = w_bias;
+    double margin = WeightAt(bias, &w_[n], &n_[n], &sqrt_n_[n]);
     for (size_t i = 0; i < n; ++i) {
-      w_[i] = Weight(x.index[i] & mask_);
-      margin += w_[i] * x.value[i];
+      margin += WeightAt(x.index[i] & mask_, &w_[i], &n_[i], &sqrt_n_[i]) * x.value[i];
     }
     const double p = Sigmoid(margin);
     const double g = (p - label) * weight;  // d logloss / d margin
-    Update(bias, w_bias, g);
-    for (size_t i = 0; i < n; ++i) Update(x.index[i] & mask_, w_[i], g * x.value[i]);
+    Update(bias, w_[n], n_[n], sqrt_n_[n], g);
+    for (size_t i = 0; i < n; ++i) Update(x.index[i] & mask_, w_[i], n_[i], sqrt_n_[i], g * x.value[i]);
     ++version_;
     return p;
   }
@@ -161,10 +169,24 @@ class FtrlModel final : public Model {
 
  private:
   uint32_t Bias() const { return mask_ + 1; }
-  void Update(uint32_t i, float w, double g) {
+  // Weight(i), also giving sqrt(n_i).
+  float WeightAt(uint32_t i, float* w, float* n, float* sqrt_n) const {
+    const float z = zn_[2 * size_t{i}];
+    *n = zn_[2 * size_t{i} + 1];
+    *sqrt_n = std::sqrt(*n);
+    if (std::fabs(z) <= options_.l1) return *w = 0.0f;
+    const double sign = z < 0 ? -1.0 : 1.0;
+    return *w = static_cast<float>(-(z - sign * options_.l1) /
+                                   ((options_.beta + *sqrt_n) / options_.alpha + options_.l2));
+  }
+  void Update(uint32_t i, float w, float n_seen, float sqrt_n, double g) {
+    g = ClipGradient(g);
     float& z = zn_[2 * size_t{i}];
     float& n = zn_[2 * size_t{i} + 1];
-    const double sigma = (std::sqrt(n + g * g) - std::sqrt(n)) / options_.alpha;
+    // (A coordinate repeated in one example: its later entries see the n
+    // the earlier ones left, as when computed one at a time.)
+    const float sqrt_old = n == n_seen ? sqrt_n : std::sqrt(n);
+    const double sigma = (std::sqrt(n + g * g) - sqrt_old) / options_.alpha;
     z = static_cast<float>(z + g - sigma * w);
     n = static_cast<float>(n + g * g);
   }
@@ -173,7 +195,7 @@ class FtrlModel final : public Model {
 
   uint32_t mask_;
   std::vector<float> zn_;  // (z, n) per index, then the bias's
-  std::vector<float> w_;   // scratch: the example's weights
+  std::vector<float> w_, n_, sqrt_n_;  // scratch: per entry its weight, n, sqrt(n)
 };
 
 // Logistic regression with AdaGrad: per index (w, sum of g^2).
@@ -202,6 +224,7 @@ class SgdModel final : public Model {
  private:
   uint32_t Bias() const { return mask_ + 1; }
   void Update(uint32_t i, double g) {
+    g = ClipGradient(g);
     float& w = wg_[2 * size_t{i}];
     float& g2 = wg_[2 * size_t{i} + 1];
     g += options_.sgd_l2 * w;
@@ -249,11 +272,18 @@ class FmModel final : public Model {
   }
 
   double PredictThenLearn(const SparseVector& x, float label, float weight = 1) override {
+    // Every row's lines first (a row spans one or two): the misses overlap.
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float* row = Row(x.index[i] & mask_);
+      __builtin_prefetch(row, 1);
+      __builtin_prefetch(row + stride_ - 1, 1);
+    }
     sum_.setZero(k_);
     const double p = Sigmoid(Margin(x, sum_));
     const double g = (p - label) * weight;
     const double eta = options_.fm_learning_rate;
     auto step = [&](float& w, float& g2, double grad) {
+      grad = ClipGradient(grad);
       g2 = static_cast<float>(g2 + grad * grad);
       w = static_cast<float>(w - eta * grad / std::sqrt(g2 + 1e-8));
     };
@@ -269,6 +299,7 @@ class FmModel final : public Model {
       // Gradient of the margin for this index's factors, times g, plus L2.
       grad_.noalias() =
           static_cast<float>(g) * (xi * sum_ - (xi * xi) * v) + static_cast<float>(options_.fm_l2) * v;
+      for (int f = 0; f < k_; ++f) grad_[f] = static_cast<float>(ClipGradient(grad_[f]));
       g2.array() += grad_.array().square();
       v.array() -= static_cast<float>(eta) * grad_.array() / (g2.array() + 1e-8f).sqrt();
     }

@@ -162,6 +162,21 @@ inline absl::StatusOr<std::unique_ptr<Model>> ParseModel(absl::string_view bytes
   for (size_t i = 0; i < 9; ++i) *doubles[i] = Get<double>(bytes, 32 + 8 * i);
   o.seed = Get<uint64_t>(bytes, 104);
   if (static_cast<ModelKind>(kind) != ModelKind::kFm) o.factors = ModelOptions().factors;
+  // The parameter count the header implies, checked before anything is
+  // allocated (a forged header must not make us allocate gigabytes).
+  if (o.bits < 1 || o.bits > 28 || o.factors < 1 || o.factors > FmModel::kMaxFactors) {
+    return absl::InvalidArgumentError(absl::StrCat("model file has bits ", o.bits, " and factors ",
+                                                   o.factors, " (out of range)"));
+  }
+  const uint64_t per_index = static_cast<ModelKind>(kind) == ModelKind::kFm
+                                 ? 2 + 2 * static_cast<uint64_t>(o.factors)
+                                 : 2;
+  if (count != per_index * ((uint64_t{1} << o.bits) + 1)) {
+    return absl::DataLossError(absl::StrCat("model file has ", count, " parameters; a ",
+                                            ModelKindName(static_cast<ModelKind>(kind)), " model of ",
+                                            o.bits, " bits has ",
+                                            per_index * ((uint64_t{1} << o.bits) + 1)));
+  }
   absl::StatusOr<std::unique_ptr<Model>> model = MakeModel(static_cast<ModelKind>(kind), o);
   if (!model.ok()) return absl::InvalidArgumentError(absl::StrCat("model file: ", model.status().message()));
   std::vector<float>* p = (*model)->mutable_params();

@@ -193,6 +193,37 @@ TEST(LearnJobTest, MalformedLinesGoToDeadLettersWithTheirReason) {
   EXPECT_NE(dead[1].find("x:abc"), std::string::npos) << dead[1];
 }
 
+// With the header given (--header), a CSV file needs no header line and may
+// be parsed by several threads: the same predictions as one thread reading
+// the header from the file.
+TEST(LearnJobTest, CsvHeaderGivenUpFrontAllowsThreadsAndHeaderlessFiles) {
+  const std::string dir = MakeScratchDir("learn_header");
+  {
+    std::ofstream with(dir + "/with.csv"), without(dir + "/without.csv");
+    with << "a,b,label\n";
+    for (int i = 0; i < 20000; ++i) {
+      const std::string row = absl::StrCat(i % 7, ",", (i * 13) % 11, ",", (i % 7 + (i * 13) % 11) > 8);
+      with << row << "\n";
+      without << row << "\n";
+    }
+  }
+  ReplayOptions o;
+  o.job = "learn";
+  o.inputs = {dir + "/with.csv"};
+  o.output_dir = dir + "/one";
+  o.params = {{"format", "csv"}, {"label", "label"}};
+  ASSERT_TRUE(RunReplay(o).ok());
+  o.inputs = {dir + "/without.csv"};
+  o.output_dir = dir + "/two";
+  o.threads = 2;
+  o.batch_size = 512;
+  o.params["header"] = "a,b,label";
+  absl::StatusOr<RunStats> r = RunReplay(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->dead_letters, 0u);
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/one/predictions.jsonl"), ReadFileOrEmpty(dir + "/two/predictions.jsonl"));
+}
+
 // ../shared/data/sea_stream: 40,000 rows of class = attrib1 + attrib2 > 9
 // with ~10% label noise, no drift. As it is: no alert. With the rule moved to
 // > 7 from row 20,000 on: an alert within 1,000 rows after it, none before.

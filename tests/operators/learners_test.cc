@@ -182,6 +182,42 @@ TEST(LearnersTest, ZeroImportanceLeavesTheModelUnchanged) {
   EXPECT_EQ(weighted.Predict(x), once.Predict(x)) << "weight 0 must not move the model";
 }
 
+// A huge (finite) feature value, as a VW file can hold, leaves every model
+// finite: its gradient is clipped.
+TEST(LearnersTest, HugeFeatureValuesDoNotPoisonTheModel) {
+  for (ModelKind kind : {ModelKind::kFtrl, ModelKind::kSgd, ModelKind::kFm}) {
+    ModelOptions o;
+    o.bits = 8;
+    auto model = MakeModel(kind, o);
+    SparseVector huge, small;
+    huge.index = {1, 2};
+    huge.value = {1e30f, 3e38f};
+    small.index = {1, 3};
+    small.value = {1, 1};
+    for (int i = 0; i < 100; ++i) {
+      (*model)->PredictThenLearn(huge, static_cast<float>(i % 2));
+      (*model)->PredictThenLearn(small, static_cast<float>(i % 3 == 0));
+    }
+    const double p = (*model)->Predict(small);
+    EXPECT_TRUE(p >= 0 && p <= 1) << ModelKindName(kind) << " " << p;
+  }
+}
+
+// A forged header that claims a huge model is refused before allocating it.
+TEST(ModelFileTest, AForgedHeaderCannotMakeItAllocateAHugeModel) {
+  ModelOptions o;
+  o.bits = 4;
+  FmModel small(o);
+  std::string bytes = small.Serialize();
+  bytes[16] = 28;  // bits
+  bytes.resize(bytes.size() - 8);
+  const uint64_t sum = XXH3_64bits(bytes.data(), bytes.size());
+  bytes.append(reinterpret_cast<const char*>(&sum), 8);
+  absl::StatusOr<std::unique_ptr<Model>> m = ParseModel(bytes);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("parameters"), std::string::npos) << m.status();
+}
+
 // Saved after 2000 examples and read back, a model goes on exactly as the
 // original: same predictions, bit for bit, for every kind.
 TEST(ModelFileTest, ReadBackModelContinuesBitForBit) {
@@ -287,6 +323,10 @@ TEST(EvaluationTest, MetricsMatchBruteForce) {
     first.Merge(second);
     EXPECT_NEAR(all.logloss(), logloss / n, 1e-9);
     EXPECT_NEAR(all.calibration(), sum_p / positives, 1e-9);
+    double correct = 0;
+    for (const auto& [p, label] : pairs) correct += (p >= 0.5) == (label > 0.5f);
+    EXPECT_NEAR(all.accuracy(), correct / n, 1e-12);
+    EXPECT_NEAR(first.accuracy(), all.accuracy(), 1e-12);
     EXPECT_NEAR(all.auc(), ExactAuc(pairs), 2e-3);
     EXPECT_DOUBLE_EQ(first.auc(), all.auc());
     EXPECT_NEAR(first.logloss(), all.logloss(), 1e-12);

@@ -140,6 +140,7 @@ class JobRun {
  private:
   absl::Status ReadAndDecode(BatchContext& ctx, bool& all_finished);
   absl::Status WriteDeadLetter(const SourceRuntime& src, const SourceDecodeReport::Failure& f);
+  void CountDeadLetter(const std::string& reason);
   absl::Status WriteLate(const SourceRuntime& src, const SourceDecodeReport::Late& l);
   absl::Status RunSteps(const BatchContext& ctx);
   absl::Status Checkpoint();
@@ -173,6 +174,7 @@ class JobRun {
   uint64_t records_since_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   std::string line_;
+  std::vector<OperatorDeadLetter> operator_dead_;  // scratch
 };
 
 // What a checkpoint records besides the operators' state.
@@ -390,16 +392,20 @@ absl::Status JobRun::WriteDeadLetter(const SourceRuntime& src,
   AddRecordField(w, src.batch.View(e));
   w.Close();
   EDDY_RETURN_IF_ERROR(dead_writer_->Write(line_));
+  CountDeadLetter(f.reason);
+  return absl::OkStatus();
+}
+
+void JobRun::CountDeadLetter(const std::string& reason) {
   ++stats_.dead_letters;
-  auto it = stats_.dead_letter_reasons.find(f.reason);
+  auto it = stats_.dead_letter_reasons.find(reason);
   if (it != stats_.dead_letter_reasons.end()) {
     ++it->second;
   } else if (stats_.dead_letter_reasons.size() < kMaxReasons) {
-    stats_.dead_letter_reasons[f.reason] = 1;
+    stats_.dead_letter_reasons[reason] = 1;
   } else {
     ++stats_.dead_letter_reasons["other"];
   }
-  return absl::OkStatus();
 }
 
 absl::Status JobRun::WriteLate(const SourceRuntime& src, const SourceDecodeReport::Late& l) {
@@ -487,6 +493,22 @@ absl::Status JobRun::RunSteps(const BatchContext& ctx) {
     }
   }
   for (const auto& node : graph_.nodes()) EDDY_RETURN_IF_ERROR(node->state_status());
+  for (const auto& node : graph_.nodes()) {
+    operator_dead_.clear();
+    node->TakeDeadLetters(&operator_dead_);
+    for (const OperatorDeadLetter& d : operator_dead_) {
+      line_.clear();
+      JsonObjectWriter w(line_);
+      w.Field("origin", absl::StrCat("operator:", node->name()))
+          .Field("operator", node->name())
+          .Field("reason", d.reason)
+          .Field("ts", d.ts);
+      AddRecordField(w, d.record);
+      w.Close();
+      EDDY_RETURN_IF_ERROR(dead_writer_->Write(line_));
+      CountDeadLetter(d.reason);
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -48,6 +48,16 @@ struct BatchContext {
   ThreadPool* pool = nullptr;
 };
 
+// A record an operator could not use (a label for an unknown example, a
+// duplicate id): written to the dead-letter output with the operator's name,
+// the reason and the event time, and counted per reason like a record that
+// did not decode.
+struct OperatorDeadLetter {
+  std::string reason;
+  std::string record;  // what the operator got, readable (e.g. JSON)
+  EventTime ts = 0;
+};
+
 class Node {
  public:
   Node(NodeKind kind, std::string name) : kind_(kind), name_(std::move(name)) {}
@@ -78,6 +88,10 @@ class Node {
   // Partition-local nodes: processes partition p of the inputs into partition p
   // of the output. Must not fail: bad records are routed, not raised.
   virtual void RunPartition(int /*p*/, const BatchContext& /*ctx*/) {}
+
+  // Moves the dead letters of the batch into `out`, partition by partition
+  // (so their order does not depend on threads).
+  virtual void TakeDeadLetters(std::vector<OperatorDeadLetter>* /*out*/) {}
 
   // Barrier nodes: processes the whole batch (may use ctx.pool).
   virtual absl::Status RunBarrier(const BatchContext& /*ctx*/) { return absl::OkStatus(); }

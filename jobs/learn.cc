@@ -57,45 +57,19 @@
 #include "operators/evaluation.h"
 #include "operators/example.h"
 #include "operators/learners.h"
+#include "operators/online_learner.h"
 
 namespace eddy {
 
-// The model as keyed state: its codec is the model file.
-struct ModelBox {
-  std::unique_ptr<Model> model;
-};
-
-template <>
-struct Codec<ModelBox> {
-  static constexpr bool kDefined = true;
-  static void Encode(const ModelBox& box, std::string& out) {
-    EncodeTo(box.model == nullptr ? std::string() : box.model->Serialize(), out);
-  }
-  static bool Decode(absl::string_view& in, ModelBox& box) {
-    std::string bytes;
-    if (!DecodeFrom(in, bytes)) return false;
-    if (bytes.empty()) {
-      box.model.reset();
-      return true;
-    }
-    absl::StatusOr<std::unique_ptr<Model>> m = ParseModel(bytes);
-    if (!m.ok()) return false;
-    box.model = *std::move(m);
-    return true;
-  }
-};
-
 namespace learn {
 namespace {
-
-enum class DriftKind { kNone, kAdwin, kPageHinkley, kDdm };
 
 struct Settings {
   ModelKind kind = ModelKind::kFtrl;
   ModelOptions model;
   std::string model_in_bytes;  // --model-in's file, read when the job is built
   std::string model_out;
-  DriftKind drift = DriftKind::kNone;
+  DriftMonitor::Kind drift = DriftMonitor::Kind::kNone;
   int64_t drift_cooldown = 1000;  // examples without a detection that close an episode
   int64_t metrics_every = 10000;
   bool predictions = true;
@@ -196,88 +170,13 @@ class Learner {
     window_start_ = examples_;
   }
 
-  // Concept drift on the model's error (0/1: the score on the wrong side of
-  // 1/2) or, for Page-Hinkley, its logloss.
+  // Drift alerts (operators/online_learner.h's DriftMonitor), by example
+  // number.
   void Drift(double p, float label, int64_t n, ProcessContext<int, Out>& ctx) {
-    if (settings_->drift == DriftKind::kNone) return;
-    const bool error = (p >= 0.5) != (label > 0.5f);
-    // The error rate of the last kRecent examples (a ring), for alerts.
-    uint8_t& slot = recent_[static_cast<size_t>(n) % kRecent];
-    recent_errors_ += (error ? 1 : 0) - slot;
-    slot = error ? 1 : 0;
-    const int64_t recent = std::min<int64_t>(n + 1, kRecent);
-    bool firing = false;
-    drift::Alert alert;
-    alert.job = "learn";
-    alert.field = "";
-    alert.window_end = n + 1;
-    alert.event_time = n;
-    alert.severity = "critical";
-    switch (settings_->drift) {
-      case DriftKind::kAdwin: {
-        // ADWIN cuts on a change either way; a model's error falling as it
-        // learns is no alarm, so only a rise fires.
-        const double before = adwin_.mean();
-        firing = adwin_.Update(error ? 1.0 : 0.0) && adwin_.mean() > before;
-        alert.detector = "adwin";
-        alert.metric = "error_rate";
-        alert.value = adwin_.mean();
-        alert.threshold = 0.002;  // delta
-        alert.window_start = n + 1 - adwin_.width();
-        break;
-      }
-      case DriftKind::kDdm:
-        firing = ddm_.Update(error) == drift::Ddm::Level::kDrift;
-        alert.detector = "ddm";
-        alert.metric = "error_rate";
-        alert.value = static_cast<double>(recent_errors_) / static_cast<double>(recent);
-        alert.threshold = 3;  // standard deviations above the best error rate seen
-        alert.window_start = n + 1 - recent;
-        break;
-      case DriftKind::kPageHinkley:
-        firing = page_hinkley_.Update(LogLoss(p, label));
-        alert.detector = "page-hinkley";
-        alert.metric = "logloss";
-        alert.value = page_hinkley_.statistic();
-        alert.threshold = drift::PageHinkleyOptions().threshold;
-        alert.window_start = n + 1 - recent;
-        break;
-      case DriftKind::kNone:
-        break;
-    }
-    std::optional<bool> emit = episode_.Observe(firing, n);
-    if (emit.has_value()) {
-      alert.resolved = !*emit;
-      if (*emit) ++alerts_;
-      ctx.Emit(Out{Out::kAlert, drift::AlertJson(alert)});
-    }
-    LabelRate(label, n, ctx);
+    alerts_scratch_.clear();
+    alerts_ += static_cast<uint64_t>(drift_.Observe(p, label, n, &alerts_scratch_));
+    for (std::string& a : alerts_scratch_) ctx.Emit(Out{Out::kAlert, std::move(a)});
   }
-
-  // The rate of positive labels, with ADWIN (either direction): a model that
-  // adapts fast recovers its error within a few hundred examples of a change
-  // (FTRL on SEA: tests/jobs/learn_test.cc), so its error shows only a short
-  // bump, while the labels' rate stays moved.
-  void LabelRate(float label, int64_t n, ProcessContext<int, Out>& ctx) {
-    const bool firing = label_adwin_.Update(label > 0.5f ? 1.0 : 0.0);
-    std::optional<bool> emit = label_episode_.Observe(firing, n);
-    if (!emit.has_value()) return;
-    drift::Alert alert;
-    alert.job = "learn";
-    alert.detector = "adwin";
-    alert.metric = "positive_rate";
-    alert.value = label_adwin_.mean();
-    alert.threshold = 0.002;  // delta
-    alert.window_start = n + 1 - label_adwin_.width();
-    alert.window_end = n + 1;
-    alert.event_time = n;
-    alert.severity = "critical";
-    alert.resolved = !*emit;
-    if (*emit) ++alerts_;
-    ctx.Emit(Out{Out::kAlert, drift::AlertJson(alert)});
-  }
-
-  static constexpr int64_t kRecent = 1000;
 
   std::shared_ptr<const Settings> settings_;
   std::shared_ptr<RunState> run_;
@@ -286,14 +185,8 @@ class Learner {
   int64_t window_start_ = 0;
   BinaryMetrics window_, total_;
   uint64_t alerts_ = 0;
-  drift::Adwin adwin_;
-  drift::Ddm ddm_;
-  drift::PageHinkley page_hinkley_;
-  drift::Episode episode_{settings_->drift_cooldown};
-  drift::Adwin label_adwin_;
-  drift::Episode label_episode_{settings_->drift_cooldown};
-  std::vector<uint8_t> recent_ = std::vector<uint8_t>(kRecent, 0);
-  int64_t recent_errors_ = 0;
+  DriftMonitor drift_{"learn", settings_->drift, settings_->drift_cooldown};
+  std::vector<std::string> alerts_scratch_;
 };
 
 absl::StatusOr<std::vector<std::string>> SplitList(const std::string& s) {
@@ -363,16 +256,12 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
   }
   settings->model_out = config.GetString("model-out", "");
   const std::string drift = config.GetString("drift", "");
-  if (drift == "adwin") {
-    settings->drift = DriftKind::kAdwin;
-  } else if (drift == "page-hinkley") {
-    settings->drift = DriftKind::kPageHinkley;
-  } else if (drift == "ddm") {
-    settings->drift = DriftKind::kDdm;
-  } else if (!drift.empty()) {
+  const std::optional<DriftMonitor::Kind> drift_kind = DriftMonitor::ParseKind(drift);
+  if (!drift_kind.has_value()) {
     return absl::InvalidArgumentError(
         absl::StrCat("learn: unknown --drift '", drift, "' (expected adwin, page-hinkley or ddm)"));
   }
+  settings->drift = *drift_kind;
   EDDY_ASSIGN_OR_RETURN(settings->drift_cooldown, config.GetInt("drift_cooldown", 1000));
   EDDY_ASSIGN_OR_RETURN(settings->metrics_every, config.GetInt("metrics-every", 10000));
   if (settings->metrics_every < 1 || settings->drift_cooldown < 1) {

@@ -47,6 +47,12 @@ class ProcessContext {
 
   // Registers an event-time timer for the current key. A time at or behind
   // the watermark fires at the end of the current batch.
+  // Sends a record the function cannot use to the dead-letter output, with
+  // the reason (counted per reason) and timestamp().
+  void DeadLetter(std::string reason, std::string record) {
+    dead_->push_back(OperatorDeadLetter{std::move(reason), std::move(record), ts_});
+  }
+
   void RegisterTimer(EventTime time) { timers_->Register(time, key_group_, *key_); }
   void DeleteTimer(EventTime time) { timers_->Delete(time, key_group_, *key_); }
 
@@ -61,6 +67,7 @@ class ProcessContext {
   Tag tag_;
   std::vector<Record<Out>>* out_ = nullptr;
   TimerQueue<K>* timers_ = nullptr;
+  std::vector<OperatorDeadLetter>* dead_ = nullptr;
 };
 
 namespace process_internal {
@@ -208,6 +215,7 @@ class ProcessNode final : public Producer<typename Fn::Out> {
     ProcessContext<K, Out>& pc = task.context;
     pc.out_ = &this->output_.parts[p];
     pc.timers_ = &task.timers;
+    pc.dead_ = &task.dead_letters;
     pc.watermark_ = ctx.previous_watermark;
     const size_t n = in.records.size();
     for (size_t i = 0; i < n; ++i) {
@@ -221,6 +229,13 @@ class ProcessNode final : public Producer<typename Fn::Out> {
       task.fn.ProcessElement(static_cast<const In&>(in.records[i].value), pc);
     }
     FireTimers(task, ctx.watermark);
+  }
+
+  void TakeDeadLetters(std::vector<OperatorDeadLetter>* out) override {
+    for (auto& task : tasks_) {
+      for (OperatorDeadLetter& d : task->dead_letters) out->push_back(std::move(d));
+      task->dead_letters.clear();
+    }
   }
 
   // Timers pending over all tasks (for tests and metrics).
@@ -242,6 +257,7 @@ class ProcessNode final : public Producer<typename Fn::Out> {
     KeyedStateStore<K> state;
     TimerQueue<K> timers;
     ProcessContext<K, Out> context;
+    std::vector<OperatorDeadLetter> dead_letters;  // of the current batch
     // State TTL: per key (last record time, time its expiry timer is set
     // for), and one pending expiry timer per key.
     int64_t ttl_ms = 0;

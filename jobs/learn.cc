@@ -62,6 +62,23 @@
 namespace eddy {
 
 namespace learn {
+
+// The learner's progress, keyed state beside the model: a resumed run goes
+// on counting where the checkpoint left it.
+struct Progress {
+  int64_t examples = 0;
+  int64_t window_start = 0;
+  BinaryMetrics window, total;
+  uint64_t alerts = 0;
+};
+
+}  // namespace learn
+}  // namespace eddy
+
+EDDY_CODEC(eddy::learn::Progress, examples, window_start, window, total, alerts);
+
+namespace eddy {
+namespace learn {
 namespace {
 
 struct Settings {
@@ -96,16 +113,20 @@ class Learner {
   Learner(std::shared_ptr<const Settings> settings, std::shared_ptr<RunState> run)
       : settings_(std::move(settings)), run_(std::move(run)) {}
 
-  void Open(KeyedStateStore<int>& state) { model_ = state.Value<ModelBox>("model"); }
+  void Open(KeyedStateStore<int>& state) {
+    model_ = state.Value<ModelBox>("model");
+    progress_ = state.Value<Progress>("progress");
+  }
 
   void ProcessElement(const Example& ex, ProcessContext<int, Out>& ctx) {
     if (ex.header) return;
     Model* model = GetModel(ctx);
+    Progress& progress = progress_.GetOrCreate();
     const uint64_t version = model->version();  // the model that scored it
     const double p = model->PredictThenLearn(ex.x, ex.label, ex.weight);
-    const int64_t n = examples_++;
-    window_.Add(p, ex.label, ex.weight);
-    total_.Add(p, ex.label, ex.weight);
+    const int64_t n = progress.examples++;
+    progress.window.Add(p, ex.label, ex.weight);
+    progress.total.Add(p, ex.label, ex.weight);
     if (settings_->predictions) {
       std::string json;
       JsonObjectWriter w(json);
@@ -116,20 +137,21 @@ class Learner {
       w.Close();
       ctx.Emit(Out{Out::kPrediction, std::move(json)});
     }
-    Drift(p, ex.label, n, ctx);
-    if (examples_ - window_start_ >= settings_->metrics_every) EmitMetrics(*model, ctx);
+    progress.alerts += Drift(p, ex.label, n, ctx);
+    if (progress.examples - progress.window_start >= settings_->metrics_every) {
+      EmitMetrics(*model, progress, ctx);
+    }
   }
 
   // End of input (the watermark reaches the end of time): the last metrics
   // window, and the model and totals for the run's end.
   void OnTimer(EventTime, ProcessContext<int, Out>& ctx) {
     Model* model = GetModel(ctx);
-    if (examples_ > window_start_) EmitMetrics(*model, ctx);
+    Progress& progress = progress_.GetOrCreate();
+    if (progress.examples > progress.window_start) EmitMetrics(*model, progress, ctx);
     std::lock_guard<std::mutex> lock(run_->mu);
-    run_->total.Merge(total_);
-    total_ = BinaryMetrics();
-    run_->alerts += alerts_;
-    alerts_ = 0;
+    run_->total.Merge(progress.total);
+    run_->alerts += progress.alerts;
     run_->model_version = model->version();
     if (!settings_->model_out.empty()) run_->final_model = model->Serialize();
   }
@@ -152,11 +174,12 @@ class Learner {
     return box->model.get();
   }
 
-  void EmitMetrics(const Model& model, ProcessContext<int, Out>& ctx) {
+  void EmitMetrics(const Model& model, Progress& progress, ProcessContext<int, Out>& ctx) {
+    const BinaryMetrics& window_ = progress.window;
     std::string json;
     JsonObjectWriter w(json);
-    w.Field("window_start", window_start_)
-        .Field("window_end", examples_)
+    w.Field("window_start", progress.window_start)
+        .Field("window_end", progress.examples)
         .Field("examples", window_.count())
         .Field("positives", window_.positives())
         .Field("logloss", window_.logloss())
@@ -166,25 +189,25 @@ class Learner {
         .Field("model_version", static_cast<int64_t>(model.version()));
     w.Close();
     ctx.Emit(Out{Out::kMetrics, std::move(json)});
-    window_ = BinaryMetrics();
-    window_start_ = examples_;
+    progress.window = BinaryMetrics();
+    progress.window_start = progress.examples;
   }
 
   // Drift alerts (operators/online_learner.h's DriftMonitor), by example
   // number.
-  void Drift(double p, float label, int64_t n, ProcessContext<int, Out>& ctx) {
+  // Returns the alerts raised. (The detectors' own state is not in
+  // checkpoints: after a resume they start again.)
+  uint64_t Drift(double p, float label, int64_t n, ProcessContext<int, Out>& ctx) {
     alerts_scratch_.clear();
-    alerts_ += static_cast<uint64_t>(drift_.Observe(p, label, n, &alerts_scratch_));
+    const int raised = drift_.Observe(p, label, n, &alerts_scratch_);
     for (std::string& a : alerts_scratch_) ctx.Emit(Out{Out::kAlert, std::move(a)});
+    return static_cast<uint64_t>(raised);
   }
 
   std::shared_ptr<const Settings> settings_;
   std::shared_ptr<RunState> run_;
   ValueState<int, ModelBox> model_;
-  int64_t examples_ = 0;
-  int64_t window_start_ = 0;
-  BinaryMetrics window_, total_;
-  uint64_t alerts_ = 0;
+  ValueState<int, Progress> progress_;
   DriftMonitor drift_{"learn", settings_->drift, settings_->drift_cooldown};
   std::vector<std::string> alerts_scratch_;
 };

@@ -19,8 +19,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "state/codec.h"
 
 namespace eddy {
 
@@ -30,6 +33,10 @@ inline double LogLoss(double p, float label) {
   p = std::clamp(p, 1e-15, 1 - 1e-15);
   return label > 0.5f ? -std::log(p) : -std::log1p(-p);
 }
+
+class BinaryMetrics;
+template <>
+struct Codec<BinaryMetrics>;
 
 class BinaryMetrics {
  public:
@@ -113,8 +120,37 @@ class BinaryMetrics {
     return std::clamp(static_cast<int>(x), 0, kBins - 1);
   }
 
+  friend struct Codec<BinaryMetrics>;
   double count_ = 0, positives_ = 0, logloss_ = 0, sum_p_ = 0, correct_ = 0;
   std::vector<double> bins_;  // (negatives, positives) per bin; empty until the first Add
+};
+
+// Stored with the histogram sparse: (slot, count) for the non-empty slots.
+template <>
+struct Codec<BinaryMetrics> {
+  static constexpr bool kDefined = true;
+  static void Encode(const BinaryMetrics& m, std::string& out) {
+    for (double v : {m.count_, m.positives_, m.logloss_, m.sum_p_, m.correct_}) EncodeTo(v, out);
+    std::vector<std::pair<uint32_t, double>> used;
+    for (size_t i = 0; i < m.bins_.size(); ++i) {
+      if (m.bins_[i] != 0) used.emplace_back(static_cast<uint32_t>(i), m.bins_[i]);
+    }
+    EncodeTo(used, out);
+  }
+  static bool Decode(absl::string_view& in, BinaryMetrics& m) {
+    std::vector<std::pair<uint32_t, double>> used;
+    if (!DecodeFrom(in, m.count_) || !DecodeFrom(in, m.positives_) || !DecodeFrom(in, m.logloss_) ||
+        !DecodeFrom(in, m.sum_p_) || !DecodeFrom(in, m.correct_) || !DecodeFrom(in, used)) {
+      return false;
+    }
+    m.bins_.clear();
+    if (!used.empty()) m.bins_.assign(2 * BinaryMetrics::kBins, 0.0);
+    for (const auto& [i, v] : used) {
+      if (i >= m.bins_.size()) return false;
+      m.bins_[i] = v;
+    }
+    return true;
+  }
 };
 
 // The exact AUC of (score, label) pairs, ties one half (for tests and small

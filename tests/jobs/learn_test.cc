@@ -2,7 +2,14 @@
 // run by hand, warm starts that continue exactly, bad input in dead letters,
 // bad model files refused, and drift alerts on real data (SEA) only where
 // the concept changes.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
 
 #include <cstdio>
 #include <fstream>
@@ -286,6 +293,65 @@ TEST(LearnJobTest, DriftAlertsOnSeaOnlyWhereTheConceptChanges) {
     EXPECT_LT(rows[0], 21000) << detector << " alerted too late";
     std::printf("%s: first alert at row %lld (change at 20000): %s\n", detector,
                 static_cast<long long>(rows[0]), ReadFileOrEmpty(loud + "/alerts.jsonl").c_str());
+  }
+}
+
+// Killed with SIGKILL at random moments and resumed from its state
+// directory, a learn run ends with the same predictions, metrics and
+// summary figures as an uninterrupted one: the model and the learner's
+// progress are in every checkpoint.
+TEST(LearnJobTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
+  const std::string dir = MakeScratchDir("learn_kill");
+  const std::string input = WriteSynthetic(dir + "/in.vw", 200000, 6);
+  std::vector<std::string> common = {"replay", "learn", "--input", input, "--format", "vw",
+                                     "--bits", "16", "--batch-size", "1000"};
+  int64_t reference_ms = 0;
+  {
+    std::vector<std::string> args = common;
+    args.push_back("--output-dir");
+    args.push_back(dir + "/ref");
+    const auto begin = std::chrono::steady_clock::now();
+    const pid_t pid = testing::SpawnEddy(args, dir + "/ref.log");
+    ASSERT_EQ(testing::WaitExit(pid), 0) << ReadFileOrEmpty(dir + "/ref.log");
+    reference_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - begin)
+                       .count();
+  }
+  std::vector<std::string> args = common;
+  for (const std::string& a : {std::string("--output-dir"), dir + "/out", std::string("--state-dir"),
+                               dir + "/state", std::string("--checkpoint-every"),
+                               std::string("9000")}) {
+    args.push_back(a);
+  }
+  std::mt19937_64 rng(7);
+  int kills = 0;
+  bool finished = false;
+  for (int attempt = 0; attempt < 40 && !finished; ++attempt) {
+    const pid_t pid = testing::SpawnEddy(args, dir + "/run.log");
+    const int64_t lo = 100 + reference_ms / 20, hi = 100 + reference_ms / 5;
+    const int64_t delay_ms = kills < 6 ? lo + static_cast<int64_t>(rng() % (hi - lo)) : 1000000;
+    int status = 0;
+    pid_t done = 0;
+    for (int64_t waited = 0; waited < delay_ms; waited += 5) {
+      done = waitpid(pid, &status, WNOHANG);
+      if (done == pid) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (done != pid) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ++kills;
+      continue;
+    }
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileOrEmpty(dir + "/run.log");
+    finished = true;
+  }
+  ASSERT_TRUE(finished);
+  std::printf("SIGKILLed %d times\n", kills);
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/out/predictions.jsonl"), ReadFileOrEmpty(dir + "/ref/predictions.jsonl"));
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/out/metrics.jsonl"), ReadFileOrEmpty(dir + "/ref/metrics.jsonl"));
+  for (const char* field : {"examples", "positives", "logloss", "auc", "model_version"}) {
+    EXPECT_EQ(SummaryNumber(dir + "/out", field), SummaryNumber(dir + "/ref", field)) << field;
   }
 }
 

@@ -22,8 +22,11 @@
 //   alerts       with --drift: drift alerts and their resolutions
 //                (operators/drift.h's JSON), one alert per episode, from the
 //                chosen detector on the model's error (adwin, ddm; only a
-//                rise alerts) or logloss (page-hinkley), and from ADWIN on
-//                the rate of positive labels (metric "positive_rate")
+//                rise alerts) or logloss (page-hinkley), from ADWIN on the
+//                rate of positive labels (metric "positive_rate"), and a
+//                prediction drift alert (detector "calibration") for a
+//                metrics window whose mean score / observed rate is outside
+//                [0.8, 1.25]
 // summary.json gets: examples, positives, logloss, auc, calibration,
 // accuracy, examples_per_second, alerts, model, model_version.
 //
@@ -189,6 +192,10 @@ class Learner {
         .Field("model_version", static_cast<int64_t>(model.version()));
     w.Close();
     ctx.Emit(Out{Out::kMetrics, std::move(json)});
+    alerts_scratch_.clear();
+    progress.alerts += static_cast<uint64_t>(drift_.ObserveCalibration(
+        progress.window, progress.window_start, progress.examples, &alerts_scratch_));
+    for (std::string& a : alerts_scratch_) ctx.Emit(Out{Out::kAlert, std::move(a)});
     progress.window = BinaryMetrics();
     progress.window_start = progress.examples;
   }

@@ -80,8 +80,16 @@ class DriftMonitor {
  public:
   enum class Kind { kNone, kAdwin, kPageHinkley, kDdm };
 
-  DriftMonitor(std::string job, Kind kind, int64_t cooldown)
-      : job_(std::move(job)), kind_(kind), episode_(cooldown), label_episode_(cooldown) {}
+  // `calibration_band` (> 1): a metrics window whose calibration (mean
+  // score / observed rate) is outside [1 / band, band] raises a prediction
+  // drift alert.
+  DriftMonitor(std::string job, Kind kind, int64_t cooldown, double calibration_band = 1.25)
+      : job_(std::move(job)),
+        kind_(kind),
+        band_(calibration_band),
+        episode_(cooldown),
+        label_episode_(cooldown),
+        calibration_episode_(cooldown) {}
 
   static std::optional<Kind> ParseKind(const std::string& name) {
     if (name.empty()) return Kind::kNone;
@@ -155,6 +163,30 @@ class DriftMonitor {
     return raised;
   }
 
+  // Prediction drift, once per metrics window [start, end) (positions as
+  // in Observe): the window's calibration against the band. Windows with
+  // fewer than 30 positives say too little and are skipped. Returns the
+  // alerts raised.
+  int ObserveCalibration(const BinaryMetrics& window, int64_t start, int64_t end,
+                         std::vector<std::string>* alerts) {
+    if (kind_ == Kind::kNone || window.positives() < 30) return 0;
+    const double c = window.calibration();
+    const bool firing = !(c >= 1 / band_ && c <= band_);
+    std::optional<bool> emit = calibration_episode_.Observe(firing, end - 1);
+    if (!emit.has_value()) return 0;
+    drift::Alert a = Base(end - 1);
+    a.detector = "calibration";
+    a.metric = "calibration_ratio";
+    a.value = c;
+    a.threshold = band_;
+    a.window_start = start;
+    a.window_end = end;
+    a.severity = "warning";
+    a.resolved = !*emit;
+    alerts->push_back(drift::AlertJson(a));
+    return *emit ? 1 : 0;
+  }
+
  private:
   static constexpr int64_t kRecent = 1000;
 
@@ -169,12 +201,14 @@ class DriftMonitor {
 
   std::string job_;
   Kind kind_;
+  double band_;
   drift::Adwin adwin_;
   drift::Ddm ddm_;
   drift::PageHinkley page_hinkley_;
   drift::Episode episode_;
   drift::Adwin label_adwin_;
   drift::Episode label_episode_;
+  drift::Episode calibration_episode_;
   std::vector<uint8_t> recent_ = std::vector<uint8_t>(kRecent, 0);
   int64_t recent_errors_ = 0;
   int64_t count_ = 0;
@@ -443,6 +477,9 @@ class DelayedLabelLearner {
         .Field("model_version", static_cast<int64_t>(model.version()));
     j.Close();
     ctx.Emit(Out{Out::kMetrics, std::move(json)});
+    std::vector<std::string> alerts;
+    drift_.ObserveCalibration(m, start, start + options_->metrics_window_ms, &alerts);
+    for (std::string& a : alerts) ctx.Emit(Out{Out::kAlert, std::move(a)});
   }
 
   std::shared_ptr<const DelayedLabelOptions> options_;

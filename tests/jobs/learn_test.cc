@@ -296,6 +296,38 @@ TEST(LearnJobTest, DriftAlertsOnSeaOnlyWhereTheConceptChanges) {
   }
 }
 
+// Prediction drift: when every label turns positive half-way, the model's
+// scores fall far below the observed rate in the next metrics window (500
+// examples: FTRL's bias catches up within a few hundred): a calibration
+// alert then, none before.
+TEST(LearnJobTest, CalibrationAlertWhenScoresAndOutcomesPartWays) {
+  const std::string dir = MakeScratchDir("learn_calibration");
+  const std::string input = WriteSynthetic(dir + "/in.vw", 60000, 8);
+  std::vector<std::string> lines = testing::FileLines(input);
+  {
+    std::ofstream f(dir + "/shifted.vw");
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (i >= 30000 && lines[i].rfind("-1", 0) == 0) lines[i] = "1" + lines[i].substr(2);
+      f << lines[i] << "\n";
+    }
+  }
+  ASSERT_TRUE(Learn(dir + "/shifted.vw", dir + "/out",
+                    {{"format", "vw"},
+                     {"drift", "adwin"},
+                     {"predictions", "false"},
+                     {"metrics-every", "500"}})
+                  .ok());
+  std::vector<std::string> calibration;
+  for (const std::string& line : testing::FileLines(dir + "/out/alerts.jsonl")) {
+    if (line.find("\"detector\":\"calibration\"") != std::string::npos &&
+        line.find("\"state\":\"alert\"") != std::string::npos) {
+      calibration.push_back(line);
+    }
+  }
+  ASSERT_FALSE(calibration.empty()) << ReadFileOrEmpty(dir + "/out/alerts.jsonl");
+  EXPECT_NE(calibration[0].find("\"window_start\":30000"), std::string::npos) << calibration[0];
+}
+
 // Killed with SIGKILL at random moments and resumed from its state
 // directory, a learn run ends with the same predictions, metrics and
 // summary figures as an uninterrupted one: the model and the learner's

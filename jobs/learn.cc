@@ -178,20 +178,8 @@ class Learner {
   }
 
   void EmitMetrics(const Model& model, Progress& progress, ProcessContext<int, Out>& ctx) {
-    const BinaryMetrics& window_ = progress.window;
-    std::string json;
-    JsonObjectWriter w(json);
-    w.Field("window_start", progress.window_start)
-        .Field("window_end", progress.examples)
-        .Field("examples", window_.count())
-        .Field("positives", window_.positives())
-        .Field("logloss", window_.logloss())
-        .Field("auc", window_.auc())
-        .Field("calibration", window_.calibration())
-        .Field("accuracy", window_.accuracy())
-        .Field("model_version", static_cast<int64_t>(model.version()));
-    w.Close();
-    ctx.Emit(Out{Out::kMetrics, std::move(json)});
+    ctx.Emit(Out{Out::kMetrics, MetricsJson(progress.window, progress.window_start,
+                                            progress.examples, model.version())});
     alerts_scratch_.clear();
     progress.alerts += static_cast<uint64_t>(drift_.ObserveCalibration(
         progress.window, progress.window_start, progress.examples, &alerts_scratch_));
@@ -270,6 +258,7 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
     absl::StatusOr<std::unique_ptr<Model>> check = MakeModel(settings->kind, m);
     if (!check.ok()) return absl::InvalidArgumentError(absl::StrCat("learn: ", check.status().message()));
   }
+  std::string model_name = ModelKindName(settings->kind);
   const std::string model_in = config.GetString("model-in", "");
   if (!model_in.empty()) {
     EDDY_ASSIGN_OR_RETURN(settings->model_in_bytes, ReadFile(model_in));
@@ -283,6 +272,7 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
                                                      (*check)->options().bits, " bits; --bits is ",
                                                      format.bits, " (give the same)"));
     }
+    model_name = ModelKindName((*check)->kind());  // the model read, whatever --model says
   }
   settings->model_out = config.GetString("model-out", "");
   const std::string drift = config.GetString("drift", "");
@@ -323,10 +313,6 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
   out.Filter("alert_records", [](const Out& o) { return o.kind == Out::kAlert; })
       .Sink("alerts", [](const Out& o, std::string& line) { line.append(o.json); });
 
-  std::string model_name = ModelKindName(settings->kind);
-  if (!settings->model_in_bytes.empty()) {
-    model_name = ModelKindName((*ParseModel(settings->model_in_bytes))->kind());  // checked above
-  }
   job.OnFinish([run, settings, model_name](
                    const RunStats& stats,
                    std::vector<std::pair<std::string, std::string>>* summary) -> absl::Status {

@@ -75,28 +75,6 @@ class BinaryMetrics {
   double observed_rate() const { return count_ > 0 ? positives_ / count_ : NAN; }
   // Mean score over observed rate (NaN without positives).
   double calibration() const { return positives_ > 0 ? sum_p_ / positives_ : NAN; }
-  // The histogram bin of score p (for accumulators kept elsewhere).
-  static int BinOf(double p) { return Bin(p); }
-  // Metrics from their parts (sums, and the bins' non-zero counts).
-  template <typename BinMap>
-  static BinaryMetrics FromParts(double count, double positives, double logloss, double sum_p,
-                                 double correct, const BinMap& neg_bins, const BinMap& pos_bins) {
-    BinaryMetrics m;
-    m.count_ = count;
-    m.positives_ = positives;
-    m.logloss_ = logloss;
-    m.sum_p_ = sum_p;
-    m.correct_ = correct;
-    m.bins_.assign(2 * kBins, 0.0);
-    for (const auto& [b, n] : neg_bins) {
-      if (b >= 0 && b < kBins) m.bins_[2 * b] += n;
-    }
-    for (const auto& [b, n] : pos_bins) {
-      if (b >= 0 && b < kBins) m.bins_[2 * b + 1] += n;
-    }
-    return m;
-  }
-
   // Probability that a positive scores above a negative, ties one half (NaN
   // without both classes).
   double auc() const {

@@ -153,12 +153,8 @@ class FtrlModel final : public Model {
 
   // The weight of index i (for tests and inspection).
   float Weight(uint32_t i) const {
-    const float z = zn_[2 * size_t{i}];
-    const float n = zn_[2 * size_t{i} + 1];
-    if (std::fabs(z) <= options_.l1) return 0.0f;
-    const double sign = z < 0 ? -1.0 : 1.0;
-    return static_cast<float>(-(z - sign * options_.l1) /
-                              ((options_.beta + std::sqrt(n)) / options_.alpha + options_.l2));
+    float w, n, sqrt_n;
+    return WeightAt(i, &w, &n, &sqrt_n);
   }
   // Weights that are not zero (L1 makes most of them zero).
   size_t NonZeroWeights() const {

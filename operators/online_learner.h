@@ -64,6 +64,24 @@ struct LearnerInput {
   std::string extra;   // kExample: JSON fields copied into its prediction ("\"user\":\"u1\"")
 };
 
+// A metrics window as one JSON object: window_start, window_end, examples,
+// positives, logloss, auc, calibration, accuracy, model_version.
+inline std::string MetricsJson(const BinaryMetrics& m, int64_t start, int64_t end, uint64_t version) {
+  std::string json;
+  JsonObjectWriter j(json);
+  j.Field("window_start", start)
+      .Field("window_end", end)
+      .Field("examples", m.count())
+      .Field("positives", m.positives())
+      .Field("logloss", m.logloss())
+      .Field("auc", m.auc())
+      .Field("calibration", m.calibration())
+      .Field("accuracy", m.accuracy())
+      .Field("model_version", static_cast<int64_t>(version));
+  j.Close();
+  return json;
+}
+
 struct LearnerOutput {
   enum Kind : uint8_t { kPrediction, kLabeled, kMetrics, kAlert };
   Kind kind = kPrediction;
@@ -250,25 +268,18 @@ struct HeldExample {
   bool labeled = false;  // positive already learned; kept to drop duplicate labels
 };
 
-// The metrics of one event-time window, with the histogram sparse.
-struct WindowFigures {
-  double count = 0, positives = 0, logloss = 0, sum_p = 0, correct = 0;
-  std::map<int, double> neg_bins, pos_bins;
-};
-
 struct DelayedLabelState {
   std::map<std::string, HeldExample> examples;
   std::map<std::pair<EventTime, std::string>, bool> expiry;  // (ts + window, id)
   std::map<std::string, EventTime> labels;                  // held labels: id -> time
   std::map<std::pair<EventTime, std::string>, bool> label_expiry;
-  std::map<EventTime, WindowFigures> windows;               // by window start
+  std::map<EventTime, BinaryMetrics> windows;               // by window start
   uint64_t duplicate_labels = 0;
 };
 
 }  // namespace eddy
 
 EDDY_CODEC(eddy::HeldExample, ts, index, value, weight, p, version, labeled);
-EDDY_CODEC(eddy::WindowFigures, count, positives, logloss, sum_p, correct, neg_bins, pos_bins);
 EDDY_CODEC(eddy::DelayedLabelState, examples, expiry, labels, label_expiry, windows,
            duplicate_labels);
 
@@ -429,11 +440,11 @@ class DelayedLabelLearner {
     // The example's metrics window.
     const EventTime start = h.ts - ((h.ts % options_->metrics_window_ms) + options_->metrics_window_ms) %
                                        options_->metrics_window_ms;
-    WindowFigures& w = s.windows[start];
-    if (w.count == 0) {
+    BinaryMetrics& w = s.windows[start];
+    if (w.count() == 0) {
       ctx.RegisterTimer(start + options_->metrics_window_ms - 1 + options_->attribution_ms);
     }
-    Add(w, h.p, label, h.weight);
+    w.Add(h.p, label, h.weight);
     std::string json;
     JsonObjectWriter j(json);
     j.Field("id", id)
@@ -449,34 +460,10 @@ class DelayedLabelLearner {
     for (std::string& a : alerts) ctx.Emit(Out{Out::kAlert, std::move(a)});
   }
 
-  static void Add(WindowFigures& w, double p, float label, float weight) {
-    BinaryMetrics one;
-    one.Add(p, label, weight);
-    w.count += weight;
-    w.positives += label > 0.5f ? weight : 0;
-    w.logloss += weight * LogLoss(p, label);
-    w.sum_p += weight * p;
-    w.correct += ((p >= 0.5) == (label > 0.5f)) ? weight : 0;
-    (label > 0.5f ? w.pos_bins : w.neg_bins)[BinaryMetrics::BinOf(p)] += weight;
-  }
-
-  void EmitWindow(EventTime start, const WindowFigures& w, const Model& model,
+  void EmitWindow(EventTime start, const BinaryMetrics& m, const Model& model,
                   ProcessContext<int, Out>& ctx) {
-    BinaryMetrics m = BinaryMetrics::FromParts(w.count, w.positives, w.logloss, w.sum_p, w.correct,
-                                               w.neg_bins, w.pos_bins);
-    std::string json;
-    JsonObjectWriter j(json);
-    j.Field("window_start", start)
-        .Field("window_end", start + options_->metrics_window_ms)
-        .Field("examples", m.count())
-        .Field("positives", m.positives())
-        .Field("logloss", m.logloss())
-        .Field("auc", m.auc())
-        .Field("calibration", m.calibration())
-        .Field("accuracy", m.accuracy())
-        .Field("model_version", static_cast<int64_t>(model.version()));
-    j.Close();
-    ctx.Emit(Out{Out::kMetrics, std::move(json)});
+    ctx.Emit(Out{Out::kMetrics,
+                 MetricsJson(m, start, start + options_->metrics_window_ms, model.version())});
     std::vector<std::string> alerts;
     drift_.ObserveCalibration(m, start, start + options_->metrics_window_ms, &alerts);
     for (std::string& a : alerts) ctx.Emit(Out{Out::kAlert, std::move(a)});

@@ -2,14 +2,10 @@
 // run by hand, warm starts that continue exactly, bad input in dead letters,
 // bad model files refused, and drift alerts on real data (SEA) only where
 // the concept changes.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
 #include <random>
-#include <thread>
 
 #include <cstdio>
 #include <fstream>
@@ -362,20 +358,12 @@ TEST(LearnJobTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
     const pid_t pid = testing::SpawnEddy(args, dir + "/run.log");
     const int64_t lo = 100 + reference_ms / 20, hi = 100 + reference_ms / 5;
     const int64_t delay_ms = kills < 6 ? lo + static_cast<int64_t>(rng() % (hi - lo)) : 1000000;
-    int status = 0;
-    pid_t done = 0;
-    for (int64_t waited = 0; waited < delay_ms; waited += 5) {
-      done = waitpid(pid, &status, WNOHANG);
-      if (done == pid) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (done != pid) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+    const int code = testing::WaitExitWithin(pid, std::chrono::milliseconds(delay_ms));
+    if (code == -2) {  // SIGKILLed
       ++kills;
       continue;
     }
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileOrEmpty(dir + "/run.log");
+    ASSERT_EQ(code, 0) << ReadFileOrEmpty(dir + "/run.log");
     finished = true;
   }
   ASSERT_TRUE(finished);

@@ -69,6 +69,12 @@ class KafkaInputPartition final : public InputPartition {
     if (offset < 0) return absl::OkStatus();  // nothing handed out since assignment
     return group_->Rewind(p, offset);
   }
+  void NoteWatermark(EventTime watermark) override {
+    group_->partitions_[index_]->noted_watermark = watermark;
+  }
+  EventTime handed_over_watermark() const override {
+    return part().assigned ? part().handed_over_watermark : kMinEventTime;
+  }
 
  private:
   const KafkaConsumerGroup::Partition& part() const { return *group_->partitions_[index_]; }
@@ -77,6 +83,28 @@ class KafkaInputPartition final : public InputPartition {
 };
 
 namespace {
+
+// A committed offset's metadata: what the caller gave (an exactly-once
+// interval pointer, or nothing), then the partition's watermark after this
+// separator, in decimal.
+constexpr absl::string_view kWatermarkTag = ";wm=";
+
+std::string WithWatermark(const std::string& metadata, int64_t watermark) {
+  if (watermark == kMinEventTime) return metadata;
+  return absl::StrCat(metadata, kWatermarkTag, watermark);
+}
+
+// Splits committed metadata into the caller's part and the watermark
+// (kMinEventTime when absent or unreadable: no floor, as before).
+std::pair<std::string, int64_t> SplitWatermark(absl::string_view metadata) {
+  const size_t at = metadata.rfind(kWatermarkTag);
+  int64_t watermark = kMinEventTime;
+  if (at == absl::string_view::npos ||
+      !absl::SimpleAtoi(metadata.substr(at + kWatermarkTag.size()), &watermark)) {
+    return {std::string(metadata), kMinEventTime};
+  }
+  return {std::string(metadata.substr(0, at)), watermark};
+}
 
 std::string KafkaError(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
 
@@ -228,9 +256,16 @@ void KafkaConsumerGroup::OnRebalance(int err, rd_kafka_topic_partition_list_t* p
         continue;
       }
       int64_t group_offset = -1;
+      int64_t group_watermark = kMinEventTime;
       if (cerr == RD_KAFKA_RESP_ERR_NO_ERROR && committed->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
           committed->elems[i].offset >= 0) {
         group_offset = committed->elems[i].offset;
+        if (committed->elems[i].metadata != nullptr) {
+          group_watermark =
+              SplitWatermark(absl::string_view(static_cast<const char*>(committed->elems[i].metadata),
+                                               committed->elems[i].metadata_size))
+                  .second;
+        }
       }
       p->assigned = true;
       p->paused = false;
@@ -246,6 +281,8 @@ void KafkaConsumerGroup::OnRebalance(int err, rd_kafka_topic_partition_list_t* p
       }
       p->restore_offset = -1;
       p->committed_offset = group_offset;
+      p->handed_over_watermark = group_watermark;
+      p->noted_watermark = group_watermark;  // kept by a commit before the first note
     }
     rd_kafka_topic_partition_list_destroy(committed);
     if (cooperative) {
@@ -482,11 +519,12 @@ rd_kafka_topic_partition_list_t* KafkaConsumerGroup::AssignedPositions(
     if (!p->assigned || p->next_offset < 0) continue;
     rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_add(list, p->topic.c_str(), p->id);
     tp->offset = p->next_offset;
-    if (!metadata.empty()) {
+    const std::string m = WithWatermark(metadata, p->noted_watermark);
+    if (!m.empty()) {
       // Freed with the list (librdkafka frees metadata with free()).
-      tp->metadata = std::malloc(metadata.size());
-      std::memcpy(tp->metadata, metadata.data(), metadata.size());
-      tp->metadata_size = metadata.size();
+      tp->metadata = std::malloc(m.size());
+      std::memcpy(tp->metadata, m.data(), m.size());
+      tp->metadata_size = m.size();
     }
   }
   return list;
@@ -542,7 +580,9 @@ absl::StatusOr<std::vector<KafkaConsumerGroup::Committed>> KafkaConsumerGroup::C
       c.assigned = order[i]->assigned;
       if (tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.offset >= 0) c.offset = tp.offset;
       if (tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.metadata != nullptr) {
-        c.metadata.assign(static_cast<const char*>(tp.metadata), tp.metadata_size);
+        c.metadata = SplitWatermark(absl::string_view(static_cast<const char*>(tp.metadata),
+                                                      tp.metadata_size))
+                         .first;
       }
       out.push_back(std::move(c));
     }

@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <set>
 #include <memory>
@@ -88,7 +89,9 @@ class KafkaConsumerGroup {
   absl::Status CommitPositionsOrFail(const std::string& metadata);
 
   // The metadata committed with each partition of `topics` (in topic and
-  // partition order), and whether it is assigned to this process.
+  // partition order), and whether it is assigned to this process. (Each
+  // commit also carries the partition's noted watermark, appended to the
+  // metadata; `metadata` is what the caller committed, without it.)
   struct Committed {
     std::string partition;
     bool assigned = false;
@@ -141,6 +144,11 @@ class KafkaConsumerGroup {
     // After assignment at a known offset: the first record must be there, or
     // retention deleted what lay between.
     bool check_first = false;
+    // The watermark committed with the group's offset when the partition was
+    // assigned (kMinEventTime: none), and the last the executor noted, which
+    // goes with the next commit (see InputPartition::NoteWatermark).
+    int64_t handed_over_watermark = std::numeric_limits<int64_t>::min();
+    int64_t noted_watermark = std::numeric_limits<int64_t>::min();
     std::deque<rd_kafka_message_s*> buffer;
     size_t buffered_bytes = 0;
   };

@@ -428,6 +428,9 @@ absl::Status JobRun::ReadAndDecode(BatchContext& ctx, bool& all_finished) {
     SourceRuntime& src = sources_[s];
     EDDY_RETURN_IF_ERROR(ReadBatch(src, options_.batch_size));
     batch_records += src.batch.entries.size();
+    for (size_t p = 0; p < src.partitions.size(); ++p) {
+      tracker_.RaiseWatermark(src.tracker_index[p], src.partitions[p]->handed_over_watermark());
+    }
     if (options_.bound_watermark) {
       // Across processes, lateness is judged per input partition: one just
       // taken over from another process is behind this process's watermark
@@ -475,6 +478,14 @@ absl::Status JobRun::ReadAndDecode(BatchContext& ctx, bool& all_finished) {
   }
   watermark_ = watermark;
   ctx.watermark = watermark_;
+  // What the next reader of each partition inherits with its position.
+  for (SourceRuntime& src : sources_) {
+    for (size_t p = 0; p < src.partitions.size(); ++p) {
+      if (src.partitions[p]->assigned()) {
+        src.partitions[p]->NoteWatermark(tracker_.WatermarkOf(src.tracker_index[p]));
+      }
+    }
+  }
   return absl::OkStatus();
 }
 

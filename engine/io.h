@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/record.h"
 
 namespace eddy {
 
@@ -129,6 +130,17 @@ class InputPartition {
   // Continues reading from a position returned by Position() (possibly by
   // another process). Errors: a position this partition cannot reach.
   virtual absl::Status SeekTo(absl::string_view position) = 0;
+
+  // Handing a partition's watermark over to its next reader, for sources
+  // read by several processes in turn (Kafka). The executor tells the
+  // partition its watermark after each batch (NoteWatermark); the source
+  // stores the last one with the position it commits. A process that is
+  // then assigned the partition starts from that position and gets the
+  // watermark back (handed_over_watermark; kMinEventTime: none): a floor for
+  // the partition's watermark, since its records up to there, which set it,
+  // will never be read here.
+  virtual void NoteWatermark(EventTime watermark) { (void)watermark; }
+  virtual EventTime handed_over_watermark() const { return kMinEventTime; }
 };
 
 // A destination for one output (a sink, dead letters, late records).

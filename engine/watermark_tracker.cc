@@ -22,6 +22,16 @@ void WatermarkTracker::Observe(int p, EventTime max_ts, int64_t now) {
   if (first_now_ == kMinEventTime) first_now_ = now;
 }
 
+void WatermarkTracker::RaiseWatermark(int p, EventTime watermark) {
+  if (watermark == kMinEventTime) return;
+  Partition& part = parts_[p];
+  // The max_ts whose watermark (max_ts - bound - 1) is `watermark`, saturating.
+  const EventTime max_ts = watermark > kMaxEventTime - part.bound_ms - 1
+                               ? kMaxEventTime
+                               : watermark + part.bound_ms + 1;
+  part.max_ts = std::max(part.max_ts, max_ts);
+}
+
 void WatermarkTracker::MarkFinished(int p) { parts_[p].finished = true; }
 
 void WatermarkTracker::SetAssigned(int p, bool assigned, int64_t now) {

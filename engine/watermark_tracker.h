@@ -46,6 +46,11 @@ class WatermarkTracker {
   // `max_ts`, at clock time `now`.
   void Observe(int p, EventTime max_ts, int64_t now);
 
+  // Partition `p`'s watermark is at least `watermark` (kMinEventTime: no
+  // floor): what its previous reader, in another process, promised with the
+  // position this process starts from. Checkpointed like what Observe learns.
+  void RaiseWatermark(int p, EventTime watermark);
+
   // Partition `p` will produce no more records (end of file).
   void MarkFinished(int p);
 

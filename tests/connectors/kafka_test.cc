@@ -207,6 +207,57 @@ TEST(KafkaSourceTest, AssignedPartitionsStartAtRestoredPositionsOrCommittedOffse
   EXPECT_EQ(offsets1.size(), 60u);
 }
 
+TEST(KafkaSourceTest, ACommittedPositionHandsThePartitionsWatermarkToItsNextReader) {
+  // A reader that took a partition over at a committed offset never sees the
+  // records before it, which set the partition's watermark: the watermark
+  // comes with the offset, and the caller's metadata is unchanged by it.
+  Cluster c = StartCluster({{"events", 2}});
+  std::vector<TestMessage> msgs;
+  for (int i = 0; i < 100; ++i) {
+    TestMessage m;
+    m.value = absl::StrCat("v", i);
+    m.partition = i % 2;
+    msgs.push_back(m);
+  }
+  ASSERT_EQ(ProduceMessages(c.bootstrap, "events", msgs), msgs.size());
+  {
+    auto group = KafkaConsumerGroup::Open(GroupOptions(c, "events"));
+    ASSERT_TRUE(group.ok());
+    auto parts = (*group)->TakePartitions("events");
+    ASSERT_EQ(ReadUntil(**group, parts, msgs.size()).size(), msgs.size());
+    EXPECT_EQ(parts[0]->handed_over_watermark(), kMinEventTime);  // nothing committed yet
+    parts[0]->NoteWatermark(1735689600123);
+    parts[1]->NoteWatermark(-5);
+    ASSERT_TRUE((*group)->CommitPositionsOrFail("eddy-interval:run:1").ok());
+    auto committed = (*group)->CommittedMetadata({"events"});
+    ASSERT_TRUE(committed.ok());
+    ASSERT_EQ(committed->size(), 2u);
+    for (const auto& p : *committed) EXPECT_EQ(p.metadata, "eddy-interval:run:1");
+  }
+  {
+    auto group = KafkaConsumerGroup::Open(GroupOptions(c, "events"));
+    ASSERT_TRUE(group.ok());
+    auto parts = (*group)->TakePartitions("events");
+    ASSERT_TRUE((*group)->WaitForAssignment(absl::Seconds(30)).ok());
+    ASSERT_TRUE(parts[0]->assigned() && parts[1]->assigned());
+    EXPECT_EQ(parts[0]->handed_over_watermark(), 1735689600123);
+    EXPECT_EQ(parts[1]->handed_over_watermark(), -5);
+    // At-least-once commits carry it too.
+    parts[0]->NoteWatermark(1735689700000);
+    ASSERT_TRUE((*group)->CommitPositions(/*wait=*/true).ok());
+    auto committed = (*group)->CommittedMetadata({"events"});
+    ASSERT_TRUE(committed.ok());
+    EXPECT_EQ((*committed)[0].metadata, "");
+  }
+  auto group = KafkaConsumerGroup::Open(GroupOptions(c, "events"));
+  ASSERT_TRUE(group.ok());
+  auto parts = (*group)->TakePartitions("events");
+  ASSERT_TRUE((*group)->WaitForAssignment(absl::Seconds(30)).ok());
+  EXPECT_EQ(parts[0]->handed_over_watermark(), 1735689700000);
+  // Not noted since its assignment, partition 1's last commit is left as it was.
+  EXPECT_EQ(parts[1]->handed_over_watermark(), -5);
+}
+
 TEST(KafkaSourceTest, PausesAPartitionWhoseBufferIsFullAndLosesNothing) {
   Cluster c = StartCluster({{"events", 2}});
   std::vector<TestMessage> msgs;

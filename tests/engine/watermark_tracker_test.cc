@@ -297,5 +297,37 @@ TEST(WatermarkTrackerTest, AssignedWatermarksReportOwnPartitionsAndIdleOnesAtThe
   EXPECT_EQ(wm.WatermarkOf(quiet), 499);
 }
 
+TEST(WatermarkTrackerTest, AHandedOverWatermarkIsAFloorThatSurvivesACheckpoint) {
+  // A partition taken over positioned past its last records (the previous
+  // owner read them): its watermark starts where that owner left it, even
+  // though this process never sees those records, and a stale local view
+  // (an older checkpoint of this process) does not pull it back.
+  WatermarkTracker wm;
+  const int p = wm.AddPartition(/*bound_ms=*/5000, /*idle_timeout_ms=*/0);
+  const int q = wm.AddPartition(/*bound_ms=*/0, /*idle_timeout_ms=*/0);
+  wm.Observe(p, 10'000, 0);  // the stale local view: watermark 4999
+  wm.Observe(q, 1'000'000, 0);
+  wm.RaiseWatermark(p, 50'000);
+  EXPECT_EQ(wm.WatermarkOf(p), 50'000);
+  EXPECT_EQ(wm.Advance(0), 50'000);
+  wm.RaiseWatermark(p, 20'000);  // a lower floor changes nothing
+  wm.RaiseWatermark(p, kMinEventTime);
+  wm.Observe(p, 40'000, 1);      // nor do records behind it
+  EXPECT_EQ(wm.WatermarkOf(p), 50'000);
+  wm.Observe(p, 60'000, 2);      // records beyond it move it on
+  EXPECT_EQ(wm.WatermarkOf(p), 60'000 - 5000 - 1);
+
+  WatermarkTracker restored;
+  restored.AddPartition(5000, 0);
+  restored.AddPartition(0, 0);
+  wm.RaiseWatermark(p, 70'000);
+  ASSERT_TRUE(restored.Restore(wm.Save()));
+  EXPECT_EQ(restored.WatermarkOf(p), 70'000);
+
+  // Saturates instead of overflowing.
+  wm.RaiseWatermark(p, kMaxEventTime - 10);
+  EXPECT_EQ(wm.WatermarkOf(p), kMaxEventTime - 5000 - 1);
+}
+
 }  // namespace
 }  // namespace eddy

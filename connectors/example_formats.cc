@@ -62,6 +62,11 @@ void Reset(Example* out) {
   out->x.clear();
   out->tag.clear();
   out->header = false;
+  out->fields.clear();
+}
+
+void AddField(Example* out, uint32_t field, bool numeric, double value) {
+  out->fields.push_back(FieldValue{field, numeric, value});
 }
 
 constexpr int kCriteoIntColumns = 13;
@@ -263,7 +268,11 @@ absl::Status ExampleParser::ParseVw(absl::string_view line, Example* out) const 
             absl::StrCat("vw: feature ", Quote(name), " in namespace ", Quote(ns.empty() ? " " : ns),
                          ": value times the namespace weight is not finite"));
       }
-      Push(x, Index(name, seed, mask_), value);
+      const uint32_t index = Index(name, seed, mask_);
+      Push(x, index, value);
+      if (options_.fields) {
+        AddField(out, ns.empty() ? uint32_t{' '} : static_cast<uint8_t>(ns[0]), false, index);
+      }
     }
   }
   return absl::OkStatus();
@@ -310,11 +319,14 @@ absl::Status ExampleParser::ParseCriteo(absl::string_view line, Example* out) co
       bucket = 63 - __builtin_clzll(static_cast<uint64_t>(v) + 1);
     }
     Push(x, criteo_int_index_[k * kCriteoBuckets + bucket], 1);
+    if (options_.fields) AddField(out, static_cast<uint32_t>(k), true, static_cast<double>(v));
   }
   for (int k = 0; k < kCriteoCatColumns; ++k) {
     const absl::string_view column = next();
     if (column.empty()) continue;
-    Push(x, Index(column, criteo_cat_seed_[k], mask_), 1);
+    const uint32_t index = Index(column, criteo_cat_seed_[k], mask_);
+    Push(x, index, 1);
+    if (options_.fields) AddField(out, static_cast<uint32_t>(kCriteoIntColumns + k), false, index);
   }
   return absl::OkStatus();
 }
@@ -434,15 +446,38 @@ absl::Status ExampleParser::ParseCsv(absl::string_view line, Example* out) const
               Quote(cell)));
         }
         Push(x, column.index, v);
+        if (options_.fields) AddField(out, static_cast<uint32_t>(c), true, v);
         break;
       }
-      case CsvHeader::Kind::kCategorical:
+      case CsvHeader::Kind::kCategorical: {
         if (cell.empty()) break;
-        Push(x, Index(cell, column.seed, mask_), 1);
+        const uint32_t index = Index(cell, column.seed, mask_);
+        Push(x, index, 1);
+        if (options_.fields) AddField(out, static_cast<uint32_t>(c), false, index);
         break;
+      }
     }
   }
   return absl::OkStatus();
+}
+
+std::string ExampleParser::FieldName(uint32_t field) const {
+  switch (format_) {
+    case Format::kVw:
+      return field < 256 ? std::string(1, static_cast<char>(field)) : std::string();
+    case Format::kCriteo:
+      if (field < static_cast<uint32_t>(kCriteoIntColumns)) return absl::StrCat("I", field + 1);
+      if (field < static_cast<uint32_t>(kCriteoIntColumns + kCriteoCatColumns)) {
+        return absl::StrCat("C", field - kCriteoIntColumns + 1);
+      }
+      return std::string();
+    case Format::kCsv: {
+      const CsvHeader* header = header_ptr_.load(std::memory_order_acquire);
+      if (header == nullptr || field >= header->columns.size()) return std::string();
+      return header->columns[field].name;
+    }
+  }
+  return std::string();
 }
 
 }  // namespace eddy

@@ -93,6 +93,12 @@ struct ExampleFormatOptions {
   // Then no line has to come first: parallel parsing, resuming mid-file and
   // files without a header line all work; a line equal to it is a header.
   std::string header;
+  // Also fill Example::fields, one value per column (per feature for a VW
+  // namespace), for data drift per field. Criteo: I1..I13 numeric (the
+  // integer itself), C1..C26 categorical. CSV: numeric columns numeric,
+  // others categorical (label and id columns are not fields). VW: every
+  // namespace categorical, named by its first character.
+  bool fields = false;
 };
 
 class ExampleParser {
@@ -110,6 +116,11 @@ class ExampleParser {
   // *out, clearing it first (its vectors keep their capacity: reuse one
   // Example per thread). On error *out holds no meaningful example.
   absl::Status Parse(absl::string_view line, Example* out) const;
+
+  // The name of field number `field` of Example::fields ("I3", a CSV
+  // column's name, a VW namespace's first character). CSV: once the header
+  // is known; "" for a number no example carries.
+  std::string FieldName(uint32_t field) const;
 
  private:
   struct CsvHeader;

@@ -20,7 +20,12 @@ namespace {
 
 // One changelog message.
 struct ChangelogRecord {
-  enum Kind : uint8_t { kPut = 0, kDelete = 1, kDeleteRange = 2, kCommit = 3, kClaim = 4 };
+  // A value too large for one Kafka message goes as kPutPart records with
+  // the leading pieces, then a kPut with the last: consecutive in their
+  // partition (one producer, ordered), joined again when read.
+  enum Kind : uint8_t {
+    kPut = 0, kDelete = 1, kDeleteRange = 2, kCommit = 3, kClaim = 4, kPutPart = 5
+  };
   std::string checkpoint;  // "<sender>:<n>": ties writes to their commit marker
   uint8_t kind = kPut;
   std::string table;
@@ -326,7 +331,19 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
                                                                : ChangelogRecord::kDeleteRange;
     rec.table = table;
     rec.key = op.key;
-    rec.value = op.value;
+    // Kafka's default message.max.bytes is 1 MB: large values (a whole
+    // model, say) go in pieces.
+    constexpr size_t kPiece = 512 << 10;
+    absl::string_view value = op.value;
+    const uint8_t kind = rec.kind;
+    while (kind == ChangelogRecord::kPut && value.size() > kPiece) {
+      rec.kind = ChangelogRecord::kPutPart;
+      rec.value.assign(value.data(), kPiece);
+      EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(rec)));
+      value.remove_prefix(kPiece);
+    }
+    rec.kind = kind;
+    rec.value.assign(value.data(), value.size());
     EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(rec)));
     touched[r] = true;
   }
@@ -497,12 +514,17 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
                 status = table.status();
                 break;
               }
+              ++applied_;
               if (w.kind == ChangelogRecord::kPut) {
                 batch.Put(*table, w.key, w.value);
               } else if (w.kind == ChangelogRecord::kDelete) {
                 batch.Delete(*table, w.key);
-              } else {
+              } else if (w.kind == ChangelogRecord::kDeleteRange) {
                 batch.DeleteRange(*table, w.key, w.value);
+              } else {
+                status = absl::DataLossError(
+                    absl::StrCat(where, ":", offset, ": committed with a value cut short"));
+                break;
               }
             }
           }
@@ -513,9 +535,26 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
         if (it != pending.end()) pending.erase(it);
         break;
       }
-      default:
-        pending[rec.checkpoint].push_back(std::move(rec));
+      default: {
+        std::vector<ChangelogRecord>& list = pending[rec.checkpoint];
+        // The rest of a value sent in pieces: appended to its first piece.
+        if ((rec.kind == ChangelogRecord::kPutPart || rec.kind == ChangelogRecord::kPut) &&
+            !list.empty() && list.back().kind == ChangelogRecord::kPutPart &&
+            list.back().table == rec.table && list.back().key == rec.key) {
+          list.back().value.append(rec.value);
+          list.back().kind = rec.kind;
+          break;
+        }
+        if (rec.kind == ChangelogRecord::kPutPart && !list.empty() &&
+            list.back().kind == ChangelogRecord::kPutPart) {
+          status = absl::DataLossError(
+              absl::StrCat(where, ":", offset, ": a value's pieces are interleaved"));
+          break;
+        }
+        list.push_back(std::move(rec));
+      }
     }
+    if (!status.ok()) break;
   }
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);

@@ -145,6 +145,10 @@ class KafkaExchange final : public RemoteExchange {
   // Exactly-once: partitions claimed at a committed interval their owner
   // did not mark (its writes applied, or only its offset), over all Restores.
   uint64_t adopted() const { return adopted_; }
+  // State writes applied from the changelog, over all Restores.
+  uint64_t applied() const { return applied_; }
+  const std::string& changelog_topic() const { return options_.changelog_topic; }
+  const std::string& name() const { return options_.name; }
 
  private:
   // Where the chain and the reading of one partition stand, as checkpointed.
@@ -197,6 +201,7 @@ class KafkaExchange final : public RemoteExchange {
   std::vector<EventTime> partition_watermark_;  // per partition, from reported_
   std::vector<bool> touched_;  // per partition: WriteChanges wrote to it
   uint64_t adopted_ = 0;
+  uint64_t applied_ = 0;
   int64_t last_marker_ms_ = 0;
   std::vector<std::pair<uint32_t, EventTime>> last_markers_;  // the last sent
   RawRecordBatch raw_;

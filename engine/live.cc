@@ -200,7 +200,14 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     for (auto& x : exchanges) {
       (void)x->AssignmentChanged();  // restored for the current assignment now
       const uint64_t adopted = x->adopted();
+      const uint64_t applied = x->applied();
       EDDY_RETURN_IF_ERROR(x->Restore(*state));
+      if (x->applied() > applied) {
+        std::fprintf(stderr, "eddy run %s: KeyBy '%s': restored %llu state writes from %s\n",
+                     options.job.c_str(), x->name().c_str(),
+                     static_cast<unsigned long long>(x->applied() - applied),
+                     x->changelog_topic().c_str());
+      }
       if (x->adopted() > adopted) {
         std::fprintf(stderr,
                      "eddy run %s: took over %llu partition(s) at an interval their owner "

@@ -26,7 +26,10 @@
 //                rate of positive labels (metric "positive_rate"), and a
 //                prediction drift alert (detector "calibration") for a
 //                metrics window whose mean score / observed rate is outside
-//                [0.8, 1.25]
+//                [0.8, 1.25], and data drift per field (operators/
+//                field_drift.h: PSI, and KS for numeric fields, of each
+//                window of drift_window examples against the first
+//                drift_reference, 10000 each by default)
 // summary.json gets: examples, positives, logloss, auc, calibration,
 // accuracy, examples_per_second, alerts, model, model_version.
 //
@@ -58,6 +61,7 @@
 #include "engine/status_macros.h"
 #include "operators/drift.h"
 #include "operators/evaluation.h"
+#include "operators/field_drift.h"
 #include "operators/example.h"
 #include "operators/learners.h"
 #include "operators/online_learner.h"
@@ -93,6 +97,8 @@ struct Settings {
   int64_t drift_cooldown = 1000;  // examples without a detection that close an episode
   int64_t metrics_every = 10000;
   bool predictions = true;
+  FieldDrift::Options field_drift;  // with --drift
+  std::shared_ptr<const ExampleParser> parser;  // names the fields
 };
 
 // What the run's end (summary, --model-out) needs from the learner.
@@ -141,6 +147,15 @@ class Learner {
       ctx.Emit(Out{Out::kPrediction, std::move(json)});
     }
     progress.alerts += Drift(p, ex.label, n, ctx);
+    if (field_drift_.has_value()) {
+      alerts_scratch_.clear();
+      const uint64_t before = field_drift_->raised();
+      field_drift_->Add(
+          ex.fields, n, [this](uint32_t f) { return settings_->parser->FieldName(f); },
+          &alerts_scratch_);
+      for (std::string& a : alerts_scratch_) ctx.Emit(Out{Out::kAlert, std::move(a)});
+      progress.alerts += field_drift_->raised() - before;
+    }
     if (progress.examples - progress.window_start >= settings_->metrics_every) {
       EmitMetrics(*model, progress, ctx);
     }
@@ -190,8 +205,9 @@ class Learner {
 
   // Drift alerts (operators/online_learner.h's DriftMonitor), by example
   // number.
-  // Returns the alerts raised. (The detectors' own state is not in
-  // checkpoints: after a resume they start again.)
+  // Returns the alerts raised. (The detectors' own state, and the field
+  // drift's reference, are not in checkpoints: after a resume they start
+  // again.)
   uint64_t Drift(double p, float label, int64_t n, ProcessContext<int, Out>& ctx) {
     alerts_scratch_.clear();
     const int raised = drift_.Observe(p, label, n, &alerts_scratch_);
@@ -204,6 +220,10 @@ class Learner {
   ValueState<int, ModelBox> model_;
   ValueState<int, Progress> progress_;
   DriftMonitor drift_{"learn", settings_->drift, settings_->drift_cooldown};
+  std::optional<FieldDrift> field_drift_ =
+      settings_->drift == DriftMonitor::Kind::kNone
+          ? std::nullopt
+          : std::optional<FieldDrift>(FieldDrift("learn", settings_->field_drift));
   std::vector<std::string> alerts_scratch_;
 };
 
@@ -240,8 +260,10 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
   format.id_column = config.GetString("id", "");
   format.header = config.GetString("header", "");
   EDDY_ASSIGN_OR_RETURN(format.numeric_columns, SplitList(config.GetString("numeric", "")));
+  format.fields = !config.GetString("drift", "").empty();
   EDDY_ASSIGN_OR_RETURN(std::unique_ptr<ExampleParser> parser_owned, ExampleParser::Make(format));
   std::shared_ptr<const ExampleParser> parser(std::move(parser_owned));
+  settings->parser = parser;
 
   EDDY_ASSIGN_OR_RETURN(settings->kind, ParseModelKind(config.GetString("model", "ftrl")));
   ModelOptions& m = settings->model;
@@ -284,8 +306,14 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
   settings->drift = *drift_kind;
   EDDY_ASSIGN_OR_RETURN(settings->drift_cooldown, config.GetInt("drift_cooldown", 1000));
   EDDY_ASSIGN_OR_RETURN(settings->metrics_every, config.GetInt("metrics-every", 10000));
-  if (settings->metrics_every < 1 || settings->drift_cooldown < 1) {
-    return absl::InvalidArgumentError("learn: --metrics-every and drift_cooldown must be >= 1");
+  EDDY_ASSIGN_OR_RETURN(settings->field_drift.reference,
+                        config.GetInt("drift_reference", settings->field_drift.reference));
+  EDDY_ASSIGN_OR_RETURN(settings->field_drift.window,
+                        config.GetInt("drift_window", settings->field_drift.window));
+  if (settings->metrics_every < 1 || settings->drift_cooldown < 1 ||
+      settings->field_drift.reference < 1 || settings->field_drift.window < 1) {
+    return absl::InvalidArgumentError(
+        "learn: --metrics-every, drift_cooldown, drift_reference and drift_window must be >= 1");
   }
   const std::string predictions = config.GetString("predictions", "true");
   if (predictions != "true" && predictions != "false") {
@@ -317,6 +345,9 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
                    const RunStats& stats,
                    std::vector<std::pair<std::string, std::string>>* summary) -> absl::Status {
     std::lock_guard<std::mutex> lock(run->mu);
+    // A live run's input never ends: its figures are in the metrics stream.
+    const bool input_ended = stats.final_watermark == kMaxEventTime;
+    if (!input_ended && settings->model_out.empty()) return absl::OkStatus();
     if (!settings->model_out.empty()) {
       if (run->final_model.empty()) {
         return absl::FailedPreconditionError(
@@ -371,7 +402,9 @@ EDDY_REGISTER_JOB_WITH_FLAGS(
       "--threads > 1 or resume mid-file; otherwise the first line is the header"},
      {"model", FlagDef::kValue, "ftrl (default), sgd or fm"},
      {"bits", FlagDef::kValue, "2^bits weights (default 18)"},
-     {"drift", FlagDef::kValue, "adwin, page-hinkley or ddm on the model's error"},
+     {"drift", FlagDef::kValue,
+      "adwin, page-hinkley or ddm on the model's error; with it, also the positive rate, "
+      "calibration and each field's distribution (PSI, KS)"},
      {"model-in", FlagDef::kValue, "warm-start from this model file"},
      {"model-out", FlagDef::kValue, "write the model to this file at the end"},
      {"metrics-every", FlagDef::kValue, "examples per metrics window (default 10000)"}});

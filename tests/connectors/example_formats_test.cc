@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -237,6 +238,51 @@ TEST(ExampleFormatsTest, CriteoBucketsIntegersAndHashesCategories) {
   ASSERT_TRUE(parser->Parse(CriteoLine(c) + "\r", &ex).ok());
   EXPECT_EQ(ex.label, 0);
   EXPECT_EQ(ex.x.size(), want.size());
+}
+
+TEST(ExampleFormatsTest, FieldValuesForDataDriftNameEveryColumnOrNamespace) {
+  using Fields = std::vector<std::tuple<std::string, bool, double>>;
+  const auto fields = [](const ExampleParser& parser, const Example& ex) {
+    Fields out;
+    for (const FieldValue& f : ex.fields) out.emplace_back(parser.FieldName(f.field), f.numeric, f.value);
+    return out;
+  };
+  ExampleFormatOptions o;
+  o.format = "criteo";
+  o.fields = true;
+  auto criteo = MakeParser(o);
+  Example ex;
+  ASSERT_TRUE(criteo->Parse(CriteoLine(CriteoColumns()), &ex).ok());
+  EXPECT_EQ(fields(*criteo, ex),
+            (Fields{{"I1", true, 0}, {"I2", true, 1}, {"I3", true, 6}, {"I4", true, -1},
+                    {"I6", true, 1000}, {"I7", true, 1023}, {"I13", true, 9223372036854775807.0},
+                    {"C1", false, Expected("C1", "68fd1e64")},
+                    {"C26", false, Expected("C26", "b34f3128")}}));
+
+  o.format = "csv";
+  o.label_column = "click";
+  o.id_column = "id";
+  o.numeric_columns = {"price"};
+  auto csv = MakeParser(o);
+  ASSERT_TRUE(csv->Parse("id,click,price,site", &ex).ok());
+  ASSERT_TRUE(csv->Parse("x7,1,2.5,", &ex).ok());
+  EXPECT_EQ(fields(*csv, ex), (Fields{{"price", true, 2.5}}));  // empty site: missing
+  ASSERT_TRUE(csv->Parse("x8,0,,news", &ex).ok());
+  EXPECT_EQ(fields(*csv, ex), (Fields{{"site", false, Expected("site", "news")}}));
+
+  o = ExampleFormatOptions();
+  o.format = "vw";
+  o.fields = true;
+  auto vw = MakeParser(o);
+  ASSERT_TRUE(vw->Parse("1 |user u1 |ad a9 cat:2 | plain", &ex).ok());
+  EXPECT_EQ(fields(*vw, ex),
+            (Fields{{"u", false, Expected("user", "u1")}, {"a", false, Expected("ad", "a9")},
+                    {"a", false, Expected("ad", "cat")}, {" ", false, Expected(" ", "plain")}}));
+
+  // Not asked for: none.
+  auto plain = MakeParser("vw");
+  ASSERT_TRUE(plain->Parse("1 |user u1", &ex).ok());
+  EXPECT_TRUE(ex.fields.empty());
 }
 
 TEST(ExampleFormatsTest, CriteoMalformedLinesAreErrorsThatSayWhere) {

@@ -108,6 +108,9 @@ struct RunState {
   uint64_t alerts = 0;
   std::string final_model;  // serialized at the end of input
   uint64_t model_version = 0;
+  // The model being learned (a live run's input does not end: --model-out
+  // writes this one when the run stops).
+  std::shared_ptr<const Model> latest;
 };
 
 struct Out {
@@ -189,6 +192,11 @@ class Learner {
       // Fires when the input ends (replay's watermark reaches the end of time).
       ctx.RegisterTimer(kMaxEventTime);
     }
+    if (box->model.get() != published_) {  // new, or read back from the state store
+      published_ = box->model.get();
+      std::lock_guard<std::mutex> lock(run_->mu);
+      run_->latest = box->model;
+    }
     return box->model.get();
   }
 
@@ -219,6 +227,7 @@ class Learner {
   std::shared_ptr<RunState> run_;
   ValueState<int, ModelBox> model_;
   ValueState<int, Progress> progress_;
+  const Model* published_ = nullptr;  // what run_->latest holds
   DriftMonitor drift_{"learn", settings_->drift, settings_->drift_cooldown};
   std::optional<FieldDrift> field_drift_ =
       settings_->drift == DriftMonitor::Kind::kNone
@@ -349,15 +358,18 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
     const bool input_ended = stats.final_watermark == kMaxEventTime;
     if (!input_ended && settings->model_out.empty()) return absl::OkStatus();
     if (!settings->model_out.empty()) {
+      // A stopped live run: the model as it stands (every thread is done).
+      if (run->final_model.empty() && run->latest != nullptr) {
+        run->final_model = run->latest->Serialize();
+      }
       if (run->final_model.empty()) {
-        return absl::FailedPreconditionError(
-            "--model-out is written when the input ends (eddy replay; eddy run keeps the model "
-            "in its checkpoints), after at least one example");
+        return absl::FailedPreconditionError("--model-out: no example was learned from");
       }
       std::ofstream f(settings->model_out, std::ios::binary | std::ios::trunc);
       f.write(run->final_model.data(), static_cast<std::streamsize>(run->final_model.size()));
       f.close();
       if (!f) return absl::InternalError(absl::StrCat("cannot write --model-out ", settings->model_out));
+      if (!input_ended) return absl::OkStatus();
     }
     auto number = [](double v) {
       std::string s;

@@ -232,9 +232,10 @@ class DriftMonitor {
   int64_t count_ = 0;
 };
 
-// The model as keyed state: its codec is the model file.
+// The model as keyed state: its codec is the model file. Shared, so that a
+// job can keep a reference to the live model for the end of its run.
 struct ModelBox {
-  std::unique_ptr<Model> model;
+  std::shared_ptr<Model> model;
 };
 
 template <>

@@ -249,7 +249,8 @@ TEST_F(KafkaRunTest, LiveOutputsEqualReplayAndAStopAndRestartLosesAndRepeatsNoth
 // the predictions (the score before learning, in order) and the metrics
 // windows are the same, bit for bit, also when a second process without
 // the first one's state directory continues after it: the model (1 MiB,
-// more than a Kafka message holds) comes to it through the changelog.
+// more than a Kafka message holds) comes to it through the changelog, and
+// it writes that model with --model-out when stopped.
 // Malformed lines go to learn.dlq.
 TEST_F(KafkaRunTest, LearnOnKafkaScoresEveryExampleAsReplayDoesAcrossARestart) {
   for (const char* t : {"learn.examples", "learn.predictions", "learn.metrics",
@@ -286,6 +287,7 @@ TEST_F(KafkaRunTest, LearnOnKafkaScoresEveryExampleAsReplayDoesAcrossARestart) {
   std::string replay = absl::StrCat(EddyBinary(), " replay learn --input ", all,
                                     " --output-dir ", dir_, "/replay");
   for (const std::string& f : flags) absl::StrAppend(&replay, " ", f);
+  absl::StrAppend(&replay, " --model-out ", dir_, "/replay_model.bin");
   const auto r = RunCommand(replay, dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> want = Lines(ReadFileOrEmpty(dir_ + "/replay/predictions.jsonl"));
@@ -309,13 +311,20 @@ TEST_F(KafkaRunTest, LearnOnKafkaScoresEveryExampleAsReplayDoesAcrossARestart) {
   kill(pid, SIGTERM);
   ASSERT_EQ(WaitExit(pid), 0) << ReadFileOrEmpty(log_a);
   ProduceWithKcat(rest, "learn.examples");
-  pid = SpawnEddy(args(dir_ + "/state_b"), log_b);
+  std::vector<std::string> second = args(dir_ + "/state_b");
+  second.push_back("--model-out");
+  second.push_back(dir_ + "/live_model.bin");
+  pid = SpawnEddy(second, log_b);
   WaitForRecords("learn.predictions", 6000);
   WaitForRecords("learn.metrics", 6);
   kill(pid, SIGTERM);
   ASSERT_EQ(WaitExit(pid), 0) << ReadFileOrEmpty(log_b);
   EXPECT_NE(ReadFileOrEmpty(log_b).find("KeyBy 'one_model': restored"), std::string::npos)
       << ReadFileOrEmpty(log_b);
+  // Stopped, the live run writes its model: the one replay ends with.
+  const std::string model = ReadFileOrEmpty(dir_ + "/live_model.bin");
+  EXPECT_GT(model.size(), size_t{1} << 20);
+  EXPECT_TRUE(model == ReadFileOrEmpty(dir_ + "/replay_model.bin"));
   EXPECT_EQ(ReadWithKcat("learn.predictions"), want);
   EXPECT_EQ(ReadWithKcat("learn.metrics"), want_metrics);
   EXPECT_EQ(ReadWithKcat("learn.alerts"), Lines(ReadFileOrEmpty(dir_ + "/replay/alerts.jsonl")));

@@ -90,6 +90,38 @@ TEST(LearnersTest, AllModelsLearnASmallerStream) {
   }
 }
 
+// Batch scoring gives each vector's own score, for every model, and neither
+// learns nor moves the version.
+TEST(LearnersTest, BatchScoringEqualsScoringOneByOne) {
+  ModelOptions o;
+  o.bits = 16;
+  synthetic::LogisticStreamOptions s;
+  s.values = 50;
+  for (ModelKind kind : {ModelKind::kFtrl, ModelKind::kSgd, ModelKind::kFm}) {
+    synthetic::LogisticStream stream(s);
+    auto model = MakeModel(kind, o);
+    ASSERT_TRUE(model.ok());
+    std::vector<SparseVector> xs(300);
+    for (int i = 0; i < 5000; ++i) {
+      const auto& ex = stream.Next();
+      SparseVector& x = xs[i % xs.size()];
+      ToVector(ex, o.bits, x);
+      (*model)->PredictThenLearn(x, ex.label ? 1.0f : 0.0f);
+    }
+    std::vector<const SparseVector*> ptrs;
+    for (const SparseVector& x : xs) ptrs.push_back(&x);
+    const uint64_t version = (*model)->version();
+    std::vector<double> batch(xs.size());
+    (*model)->PredictBatch(ptrs, batch.data());
+    EXPECT_EQ((*model)->version(), version);
+    for (size_t i = 0; i < xs.size(); ++i) {
+      EXPECT_EQ(batch[i], (*model)->Predict(xs[i])) << ModelKindName(kind) << " " << i;
+      EXPECT_GT(batch[i], 0.0);
+      EXPECT_LT(batch[i], 1.0);
+    }
+  }
+}
+
 // FTRL-Proximal exactly as McMahan et al. 2013 write Algorithm 1, in double
 // precision over a map, against the model's float arrays.
 TEST(LearnersTest, FtrlFollowsAlgorithmOneOfTheFtrlPaper) {

@@ -204,7 +204,7 @@ class Learner {
     ctx.Emit(Out{Out::kMetrics, MetricsJson(progress.window, progress.window_start,
                                             progress.examples, model.version())});
     alerts_scratch_.clear();
-    progress.alerts += static_cast<uint64_t>(drift_.ObserveCalibration(
+    progress.alerts += static_cast<uint64_t>(drift_.ObserveWindow(
         progress.window, progress.window_start, progress.examples, &alerts_scratch_));
     for (std::string& a : alerts_scratch_) ctx.Emit(Out{Out::kAlert, std::move(a)});
     progress.window = BinaryMetrics();

@@ -16,6 +16,7 @@
 #include "engine/job_registry.h"
 #include "engine/status_macros.h"
 #include "jobs/music_events.h"
+#include "jobs/random_draws.h"
 
 namespace eddy::music {
 namespace {
@@ -25,37 +26,6 @@ constexpr int64_t kStartMs = 1735689600000;  // 2025-01-01T00:00:00Z
 const char* const kGenres[] = {"pop",   "rock",   "hiphop", "jazz",      "classical", "electronic",
                                "indie", "metal",  "folk",   "reggae",    "blues",     "country"};
 constexpr int kNumGenres = sizeof(kGenres) / sizeof(kGenres[0]);
-
-// Deterministic draws from a seeded mt19937_64 (whose output the C++
-// standard fixes), without the library's implementation-defined
-// distributions.
-class Draw {
- public:
-  explicit Draw(uint64_t seed) : rng_(seed) {}
-  double Uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
-  int64_t Below(int64_t n) { return static_cast<int64_t>(Uniform() * static_cast<double>(n)); }
-  double Exponential(double mean) { return -mean * std::log(1.0 - Uniform()); }
-
- private:
-  std::mt19937_64 rng_;
-};
-
-// Zipf(s) over [0, n): cumulative weights, sampled by binary search.
-class Zipf {
- public:
-  Zipf(int64_t n, double s) : cdf_(n) {
-    double sum = 0;
-    for (int64_t i = 0; i < n; ++i) cdf_[i] = (sum += 1.0 / std::pow(static_cast<double>(i + 1), s));
-    for (double& c : cdf_) c /= sum;
-  }
-  int64_t Sample(Draw& d) const {
-    const auto it = std::lower_bound(cdf_.begin(), cdf_.end(), d.Uniform());
-    return std::min<int64_t>(it - cdf_.begin(), static_cast<int64_t>(cdf_.size()) - 1);
-  }
-
- private:
-  std::vector<double> cdf_;
-};
 
 std::string Malformed(Draw& d, const std::string& good) {
   switch (d.Below(5)) {

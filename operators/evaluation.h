@@ -34,6 +34,13 @@ inline double LogLoss(double p, float label) {
   return label > 0.5f ? -std::log(p) : -std::log1p(-p);
 }
 
+// The expected logloss of score p if it is calibrated: the entropy of a
+// Bernoulli(p) label, with p clamped as in LogLoss.
+inline double Entropy(double p) {
+  p = std::clamp(p, 1e-15, 1 - 1e-15);
+  return -(p * std::log(p) + (1 - p) * std::log1p(-p));
+}
+
 class BinaryMetrics;
 template <>
 struct Codec<BinaryMetrics>;

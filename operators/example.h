@@ -41,7 +41,6 @@ struct Example {
 }  // namespace eddy
 
 // Examples cross processes (a KeyBy in `eddy run`) and sit in state.
-EDDY_CODEC(eddy::SparseVector, index, value);
 EDDY_CODEC(eddy::FieldValue, field, numeric, value);
 EDDY_CODEC(eddy::Example, label, weight, x, tag, header, fields);
 

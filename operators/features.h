@@ -34,6 +34,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "engine/key.h"
+#include "state/codec.h"
 
 // Inlined here (after engine/key.h, whose inline functions call the
 // library's): the hashes are of short strings, where a call through the
@@ -231,5 +232,8 @@ class FeatureBuilder {
 };
 
 }  // namespace eddy
+
+// Vectors cross processes (a KeyBy in `eddy run`) and sit in state.
+EDDY_CODEC(eddy::SparseVector, index, value);
 
 #endif  // EDDY_OPERATORS_FEATURES_H_

@@ -1,7 +1,9 @@
 // Data drift per feature field: is each field's distribution still the one
 // the model was trained on?
 //
-// The first `reference` examples are the reference. After it, every
+// After `skip` examples (a warm-up: a job's features of its first hours,
+// with empty windows, are not what it sees later), the next `reference`
+// examples are the reference. After it, every
 // `window` examples are compared with it, field by field:
 //   - PSI (operators/drift.h's Psi) between the two histograms. A numeric
 //     field is binned at the reference's deciles (`bins` quantile bins); a
@@ -57,13 +59,17 @@ namespace eddy {
 class FieldDrift {
  public:
   struct Options {
-    int64_t reference = 10000;  // examples in the reference (the first ones)
+    int64_t skip = 0;           // examples ignored first (a warm-up)
+    int64_t reference = 10000;  // examples in the reference (the first ones after)
     int64_t window = 10000;     // examples per window compared with it
     int buckets = 32;           // categorical fields: hashed-index buckets
     int bins = 10;              // numeric fields: quantile bins of the reference
     double psi_alert = 0.25;    // "major shift" (Siddiqi 2006)
     double psi_resolve = 0.1;   // "stable" below this
     double ks_alpha = 1e-4;
+    // KS rejections raise alerts (else only results() carry KS): off where
+    // numeric fields move with the time of day and the windows are large.
+    bool ks_alerts = true;
   };
 
   // One field's comparison in the last window.
@@ -85,6 +91,10 @@ class FieldDrift {
   template <typename NameFn>
   bool Add(const std::vector<FieldValue>& values, int64_t at, const NameFn& name,
            std::vector<std::string>* alerts) {
+    if (skipped_ < options_.skip) {
+      ++skipped_;
+      return false;
+    }
     if (in_window_ == 0) window_start_ = at;
     for (const FieldValue& v : values) {
       FieldState& f = Field(v.field, v.numeric);
@@ -111,6 +121,9 @@ class FieldDrift {
 
   const std::vector<Result>& results() const { return results_; }
   bool have_reference() const { return have_reference_; }
+  // The position of the first example of the window being filled, or (just
+  // after Add returned true) of the window compared.
+  int64_t window_start() const { return window_start_; }
   // Alerts raised so far (resolutions not counted).
   uint64_t raised() const { return raised_; }
 
@@ -211,7 +224,7 @@ class FieldDrift {
                               (f.psi_episode.open() && !(r.psi < options_.psi_resolve));
       Emit(f.psi_episode.Observe(psi_firing, at), "psi", name(id), r.psi, options_.psi_alert,
            "critical", at, alerts);
-      if (f.numeric) {
+      if (f.numeric && options_.ks_alerts) {
         Emit(f.ks_episode.Observe(ks_reject, at), "ks", name(id), r.ks, r.ks_critical, "warning",
              at, alerts);
       }
@@ -251,6 +264,7 @@ class FieldDrift {
   std::string job_;
   Options options_;
   std::map<uint32_t, FieldState> fields_;  // ordered: alerts come in field order
+  int64_t skipped_ = 0;
   int64_t examples_ = 0;
   int64_t in_window_ = 0;
   int64_t window_start_ = 0;

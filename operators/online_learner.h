@@ -8,10 +8,16 @@
 //     at once and its prediction emitted; the exact vector it was scored on,
 //     its score and the model version are held in keyed state;
 //   - a label (kind kLabel) for a held example's id, with event time within
-//     [example time, example time + attribution window], makes it positive:
-//     the model learns from it at once;
-//   - when the watermark passes example time + window with no label, the
-//     example is negative: the model learns from it then;
+//     [example time, example time + attribution window], makes it positive;
+//   - when the watermark passes example time + window, the model learns from
+//     the example: positive if a label came, else negative. Positives wait
+//     too: learned at once, they would reach the model up to a window ahead
+//     of the negatives of the same moments, and the features of a user's
+//     current session (which get their clicks at once, their non-clicks a
+//     window later) would drift up: on the CTR job, mean prediction / click
+//     rate was 1.4-8 with positives learned at once, 1.0 with both waiting
+//     (the delayed-feedback bias of Chapelle, "Modeling Delayed Feedback in
+//     Display Advertising", KDD 2014);
 //   - a label that arrives before its example is held until the watermark
 //     passes its time + `label_wait` (out-of-order streams); its example
 //     arriving in that time is positive as soon as it is scored;
@@ -38,7 +44,9 @@
 #ifndef EDDY_OPERATORS_ONLINE_LEARNER_H_
 #define EDDY_OPERATORS_ONLINE_LEARNER_H_
 
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,7 +65,7 @@ namespace eddy {
 
 struct LearnerInput {
   enum Kind : uint8_t { kExample, kLabel };
-  Kind kind = kExample;
+  uint8_t kind = kExample;  // a Kind
   std::string id;
   SparseVector x;      // kExample
   float weight = 1;    // kExample: importance
@@ -102,12 +110,25 @@ class DriftMonitor {
   // score / observed rate) is outside [1 / band, band] raises a prediction
   // drift alert.
   DriftMonitor(std::string job, Kind kind, int64_t cooldown, double calibration_band = 1.25)
+      : DriftMonitor(std::move(job), kind, cooldown, Options{calibration_band, true, {}}) {}
+
+  struct Options {
+    double calibration_band = 1.25;
+    // ADWIN on the rate of positive labels. Off where that rate moves by
+    // itself (clicks follow the time of day).
+    bool label_rate = true;
+    drift::PageHinkleyOptions page_hinkley;
+  };
+  DriftMonitor(std::string job, Kind kind, int64_t cooldown, const Options& options)
       : job_(std::move(job)),
         kind_(kind),
-        band_(calibration_band),
+        band_(options.calibration_band),
+        label_rate_(options.label_rate),
+        page_hinkley_(options.page_hinkley),
         episode_(cooldown),
         label_episode_(cooldown),
-        calibration_episode_(cooldown) {}
+        calibration_episode_(cooldown),
+        auc_episode_(cooldown) {}
 
   static std::optional<Kind> ParseKind(const std::string& name) {
     if (name.empty()) return Kind::kNone;
@@ -151,9 +172,13 @@ class DriftMonitor {
         alert.window_start = position + 1 - recent;
         break;
       case Kind::kPageHinkley:
-        firing = page_hinkley_.Update(LogLoss(p, label));
+        // The logloss beyond what the model expects of itself (the entropy
+        // of its score): 0 on average while the model is calibrated, at any
+        // base rate, so a click rate that moves with the time of day does
+        // not look like a change; it rises when the model is wrong.
+        firing = page_hinkley_.Update(LogLoss(p, label) - Entropy(p));
         alert.detector = "page-hinkley";
-        alert.metric = "logloss";
+        alert.metric = "excess_logloss";
         alert.value = page_hinkley_.statistic();
         alert.threshold = drift::PageHinkleyOptions().threshold;
         alert.window_start = position + 1 - recent;
@@ -166,6 +191,7 @@ class DriftMonitor {
       raised += *emit ? 1 : 0;
       alerts->push_back(drift::AlertJson(alert));
     }
+    if (!label_rate_) return raised;
     const bool label_firing = label_adwin_.Update(label > 0.5f ? 1.0 : 0.0);
     if (std::optional<bool> emit = label_episode_.Observe(label_firing, position)) {
       drift::Alert a = Base(position);
@@ -181,15 +207,27 @@ class DriftMonitor {
     return raised;
   }
 
-  // Prediction drift, once per metrics window [start, end) (positions as
-  // in Observe): the window's calibration against the band. Windows with
-  // fewer than 30 positives say too little and are skipped. Returns the
-  // alerts raised.
+  // Once per metrics window [start, end) (positions as in Observe):
+  // prediction drift (the window's calibration against the band) and a
+  // ranking drop (its AUC against the recent windows'). Windows with fewer
+  // than 30 positives say too little and are skipped. Returns the alerts
+  // raised.
+  int ObserveWindow(const BinaryMetrics& window, int64_t start, int64_t end,
+                    std::vector<std::string>* alerts) {
+    if (kind_ == Kind::kNone || window.positives() < 30) return 0;
+    return ObserveCalibration(window, start, end, alerts) + ObserveAuc(window, start, end, alerts);
+  }
+
+ private:
   int ObserveCalibration(const BinaryMetrics& window, int64_t start, int64_t end,
                          std::vector<std::string>* alerts) {
-    if (kind_ == Kind::kNone || window.positives() < 30) return 0;
     const double c = window.calibration();
-    const bool firing = !(c >= 1 / band_ && c <= band_);
+    // Outside the band, and by more than chance: the positives a calibrated
+    // model expects (its scores' sum, = c * positives) differ from those seen
+    // by over 3 standard deviations (Poisson: sqrt of the expected count).
+    const double expected = c * window.positives();
+    const bool significant = std::fabs(window.positives() - expected) > 3 * std::sqrt(expected);
+    const bool firing = !(c >= 1 / band_ && c <= band_) && significant;
     std::optional<bool> emit = calibration_episode_.Observe(firing, end - 1);
     if (!emit.has_value()) return 0;
     drift::Alert a = Base(end - 1);
@@ -205,7 +243,48 @@ class DriftMonitor {
     return *emit ? 1 : 0;
   }
 
- private:
+  // The model ranks worse than it did: the window's AUC below the mean AUC
+  // of the last (up to 24) windows outside an episode by more than 4
+  // standard errors of the window's AUC (Hanley & McNeil, "The Meaning and
+  // Use of the Area under a ROC Curve", Radiology 1982), after 6 such
+  // windows; the episode lasts while it stays 2 standard errors below. A
+  // change that keeps the scores calibrated but scrambles which examples
+  // are positive (new tastes, new ads) shows here and not in the loss.
+  int ObserveAuc(const BinaryMetrics& window, int64_t start, int64_t end,
+                 std::vector<std::string>* alerts) {
+    const double auc = window.auc();
+    const double n1 = window.positives();
+    const double n2 = window.count() - n1;
+    if (!std::isfinite(auc) || n2 < 1) return 0;
+    const double q1 = auc / (2 - auc);
+    const double q2 = 2 * auc * auc / (1 + auc);
+    const double se = std::sqrt(std::max(
+        0.0, (auc * (1 - auc) + (n1 - 1) * (q1 - auc * auc) + (n2 - 1) * (q2 - auc * auc)) / (n1 * n2)));
+    bool firing = false;
+    double baseline = 0;
+    if (recent_auc_.size() >= 6) {
+      for (double a : recent_auc_) baseline += a;
+      baseline /= static_cast<double>(recent_auc_.size());
+      firing = auc < baseline - (auc_episode_.open() ? 2 : 4) * se;
+    }
+    if (!firing) {
+      recent_auc_.push_back(auc);
+      if (recent_auc_.size() > 24) recent_auc_.erase(recent_auc_.begin());
+    }
+    std::optional<bool> emit = auc_episode_.Observe(firing, end - 1);
+    if (!emit.has_value()) return 0;
+    drift::Alert a = Base(end - 1);
+    a.detector = "auc";
+    a.metric = "auc";
+    a.value = auc;
+    a.threshold = baseline - 4 * se;
+    a.window_start = start;
+    a.window_end = end;
+    a.resolved = !*emit;
+    alerts->push_back(drift::AlertJson(a));
+    return *emit ? 1 : 0;
+  }
+
   static constexpr int64_t kRecent = 1000;
 
   drift::Alert Base(int64_t position) const {
@@ -220,6 +299,7 @@ class DriftMonitor {
   std::string job_;
   Kind kind_;
   double band_;
+  bool label_rate_ = true;
   drift::Adwin adwin_;
   drift::Ddm ddm_;
   drift::PageHinkley page_hinkley_;
@@ -227,6 +307,8 @@ class DriftMonitor {
   drift::Adwin label_adwin_;
   drift::Episode label_episode_;
   drift::Episode calibration_episode_;
+  drift::Episode auc_episode_;
+  std::vector<double> recent_auc_;  // windows outside an AUC episode
   std::vector<uint8_t> recent_ = std::vector<uint8_t>(kRecent, 0);
   int64_t recent_errors_ = 0;
   int64_t count_ = 0;
@@ -266,10 +348,13 @@ struct HeldExample {
   float weight = 1;
   double p = 0;
   uint64_t version = 0;
-  bool labeled = false;  // positive already learned; kept to drop duplicate labels
+  bool labeled = false;  // a label came (positive); later ones are duplicates
 };
 
 struct DelayedLabelState {
+  BinaryMetrics total;     // every example learned from, with its served score
+  int64_t scored = 0;      // examples scored (predictions emitted)
+  uint64_t alerts = 0;     // drift alerts raised
   std::map<std::string, HeldExample> examples;
   std::map<std::pair<EventTime, std::string>, bool> expiry;  // (ts + window, id)
   std::map<std::string, EventTime> labels;                  // held labels: id -> time
@@ -281,8 +366,9 @@ struct DelayedLabelState {
 }  // namespace eddy
 
 EDDY_CODEC(eddy::HeldExample, ts, index, value, weight, p, version, labeled);
-EDDY_CODEC(eddy::DelayedLabelState, examples, expiry, labels, label_expiry, windows,
-           duplicate_labels);
+EDDY_CODEC(eddy::DelayedLabelState, total, scored, alerts, examples, expiry, labels, label_expiry,
+           windows, duplicate_labels);
+EDDY_CODEC(eddy::LearnerInput, kind, id, x, weight, extra);
 
 namespace eddy {
 
@@ -296,6 +382,11 @@ struct DelayedLabelOptions {
   DriftMonitor::Kind drift = DriftMonitor::Kind::kNone;
   int64_t drift_cooldown_ms = 60 * 60 * 1000;
   std::string job = "learn";
+  std::string id_name = "id";  // the id's key in predictions and labeled records
+  DriftMonitor::Options monitor;
+  // Called after each timer (metrics windows, expiries) with the state and
+  // the model: the last call of a replay sees the run's final figures.
+  std::function<void(const DelayedLabelState&, const Model&)> report;
 };
 
 class DelayedLabelLearner {
@@ -304,7 +395,7 @@ class DelayedLabelLearner {
 
   explicit DelayedLabelLearner(std::shared_ptr<const DelayedLabelOptions> options)
       : options_(std::move(options)),
-        drift_(options_->job, options_->drift, options_->drift_cooldown_ms) {}
+        drift_(options_->job, options_->drift, options_->drift_cooldown_ms, options_->monitor) {}
 
   void Open(KeyedStateStore<int>& state) {
     model_ = state.Value<ModelBox>("model");
@@ -330,7 +421,8 @@ class DelayedLabelLearner {
       h.version = model->version();
       std::string json;
       JsonObjectWriter w(json);
-      w.Field("id", in.id).Field("ts", ts).Field("p", p).Field(
+      ++s.scored;
+      w.Field(options_->id_name, in.id).Field("ts", ts).Field("p", p).Field(
           "model_version", static_cast<int64_t>(h.version));
       if (!in.extra.empty()) {
         json.push_back(',');
@@ -348,7 +440,7 @@ class DelayedLabelLearner {
         s.label_expiry.erase({label_ts + options_->label_wait_ms, in.id});
         s.labels.erase(label);
         if (label_ts >= ts && label_ts <= expiry) {
-          Learn(*model, s, in.id, h, 1.0f, ts, ctx);
+          h.labeled = true;
         } else {
           ctx.DeadLetter("label outside its example's attribution window",
                          absl::StrCat("{\"id\":", Quoted(in.id), ",\"label_ts\":", label_ts, "}"));
@@ -378,20 +470,20 @@ class DelayedLabelLearner {
                      absl::StrCat("{\"id\":", Quoted(in.id), ",\"label_ts\":", ts, "}"));
       return;
     }
-    Learn(*model, s, in.id, h, 1.0f, ts, ctx);
+    h.labeled = true;  // learned from when its window closes
   }
 
   void OnTimer(EventTime t, ProcessContext<int, Out>& ctx) {
     DelayedLabelState* s = held_.Mutable();
     if (s == nullptr) return;
     Model* model = GetModel();
-    // Examples whose window closed: negatives (positives were learned).
+    // Examples whose window closed: learned from now, positive or negative.
     while (!s->expiry.empty() && s->expiry.begin()->first.first <= t) {
       const std::string id = s->expiry.begin()->first.second;
       s->expiry.erase(s->expiry.begin());
       auto it = s->examples.find(id);
       if (it == s->examples.end()) continue;
-      if (!it->second.labeled) Learn(*model, *s, id, it->second, 0.0f, t, ctx);
+      Learn(*model, *s, id, it->second, it->second.labeled ? 1.0f : 0.0f, t, ctx);
       s->examples.erase(it);
     }
     // Labels whose example never came.
@@ -407,9 +499,10 @@ class DelayedLabelLearner {
     // Metrics windows whose every label is known.
     while (!s->windows.empty() &&
            s->windows.begin()->first + options_->metrics_window_ms - 1 + options_->attribution_ms <= t) {
-      EmitWindow(s->windows.begin()->first, s->windows.begin()->second, *model, ctx);
+      EmitWindow(*s, s->windows.begin()->first, s->windows.begin()->second, *model, ctx);
       s->windows.erase(s->windows.begin());
     }
+    if (options_->report) options_->report(*s, *model);
   }
 
  private:
@@ -446,9 +539,10 @@ class DelayedLabelLearner {
       ctx.RegisterTimer(start + options_->metrics_window_ms - 1 + options_->attribution_ms);
     }
     w.Add(h.p, label, h.weight);
+    s.total.Add(h.p, label, h.weight);
     std::string json;
     JsonObjectWriter j(json);
-    j.Field("id", id)
+    j.Field(options_->id_name, id)
         .Field("ts", h.ts)
         .Field("label", static_cast<int64_t>(label))
         .Field("p", h.p)
@@ -457,16 +551,17 @@ class DelayedLabelLearner {
     j.Close();
     ctx.Emit(Out{Out::kLabeled, std::move(json)});
     std::vector<std::string> alerts;
-    drift_.Observe(h.p, label, now, &alerts);
+    s.alerts += static_cast<uint64_t>(drift_.Observe(h.p, label, now, &alerts));
     for (std::string& a : alerts) ctx.Emit(Out{Out::kAlert, std::move(a)});
   }
 
-  void EmitWindow(EventTime start, const BinaryMetrics& m, const Model& model,
+  void EmitWindow(DelayedLabelState& s, EventTime start, const BinaryMetrics& m, const Model& model,
                   ProcessContext<int, Out>& ctx) {
     ctx.Emit(Out{Out::kMetrics,
                  MetricsJson(m, start, start + options_->metrics_window_ms, model.version())});
     std::vector<std::string> alerts;
-    drift_.ObserveCalibration(m, start, start + options_->metrics_window_ms, &alerts);
+    s.alerts += static_cast<uint64_t>(
+        drift_.ObserveWindow(m, start, start + options_->metrics_window_ms, &alerts));
     for (std::string& a : alerts) ctx.Emit(Out{Out::kAlert, std::move(a)});
   }
 

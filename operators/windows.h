@@ -87,19 +87,49 @@ class Lookback {
   using Result = decltype(A::Result(std::declval<const Acc&>(), EventTime{}));
   using Out = LookbackValue<In, Result>;
 
-  Lookback(absl::Duration size, absl::Duration slice, absl::Duration allowed_lateness, AddFn add)
+  // `state_name`: the keyed state's name; two lookbacks in one Process
+  // function (say over 1 h and 24 h) need two.
+  Lookback(absl::Duration size, absl::Duration slice, absl::Duration allowed_lateness, AddFn add,
+           std::string state_name = "lookback")
       : size_(WindowMillis(size)),
         slice_(std::max<int64_t>(1, WindowMillis(slice))),
         lateness_(WindowMillis(allowed_lateness)),
-        add_(std::move(add)) {}
+        add_(std::move(add)),
+        state_name_(std::move(state_name)) {}
 
-  void Open(KeyedStateStore<K>& state) { state_ = state.template Value<LookbackState<Acc>>("lookback"); }
+  void Open(KeyedStateStore<K>& state) {
+    state_ = state.template Value<LookbackState<Acc>>(state_name_);
+  }
 
   void ProcessElement(const In& event, ProcessContext<K, Out>& ctx) {
-    const EventTime ts = ctx.timestamp();
+    Result value = Serve(event, ctx);
+    ctx.Emit(Out{event, std::move(value)});
+  }
+
+  // The lookback's value for `event` (from strictly earlier events), which
+  // is then added: ProcessElement without the emit, for Process functions
+  // that combine lookbacks. Any ProcessContext of key K will do (timers).
+  template <typename Ctx>
+  Result Serve(const In& event, Ctx& ctx) {
     LookbackState<Acc>& s = state_.GetOrCreate();
     if (ctx.watermark() != kMinEventTime) Compact(s, ctx.watermark());
-    ctx.Emit(Out{event, A::Result(Query(s, ts), ts)});
+    Result value = A::Result(Query(s, ctx.timestamp()), ctx.timestamp());
+    AddTo(s, event, ctx);
+    return value;
+  }
+
+  // Adds `event` without computing its value (an event no one is served for).
+  template <typename Ctx>
+  void Observe(const In& event, Ctx& ctx) {
+    LookbackState<Acc>& s = state_.GetOrCreate();
+    if (ctx.watermark() != kMinEventTime) Compact(s, ctx.watermark());
+    AddTo(s, event, ctx);
+  }
+
+ private:
+  template <typename Ctx>
+  void AddTo(LookbackState<Acc>& s, const In& event, Ctx& ctx) {
+    const EventTime ts = ctx.timestamp();
     add_(At(s.recent, ts), event, ts);
     const EventTime end = SliceFloor(ts, slice_) + slice_;
     s.expires = std::max(s.expires, end - 1 + lateness_ + size_);
@@ -111,9 +141,12 @@ class Lookback {
     }
   }
 
-  void OnTimer(EventTime t, ProcessContext<K, Out>& ctx) {
+ public:
+  template <typename Ctx>
+  void OnTimer(EventTime t, Ctx& ctx) {
     LookbackState<Acc>* s = state_.Mutable();
-    if (s == nullptr) return;
+    // Not this lookback's timer (another one's in the same Process function).
+    if (s == nullptr || s->timer != t) return;
     s->timer = kMinEventTime;
     Compact(*s, t);
     if (s->slices.empty() && s->recent.empty()) {
@@ -178,6 +211,7 @@ class Lookback {
   int64_t slice_;
   int64_t lateness_;
   AddFn add_;
+  std::string state_name_;
   ValueState<K, LookbackState<Acc>> state_;
 };
 

@@ -174,6 +174,9 @@ TEST(DelayedLabelLearnerTest, LabelsMatchBruteForceOnRandomOutOfOrderStreams) {
         ASSERT_TRUE(got_label.emplace(id, std::stoi(Field(o.json, "label"))).second)
             << "learned twice: " << id;
         EXPECT_EQ(Field(o.json, "p"), predicted_p[id]) << "learned with another score: " << id;
+        // Positive or not, learned when its attribution window closed.
+        EXPECT_EQ(std::stoll(Field(o.json, "learned_at")),
+                  std::stoll(Field(o.json, "ts")) + kWindow) << id;
       } else if (o.kind == LearnerOutput::kMetrics) {
         double v = 0;
         ASSERT_TRUE(absl::SimpleAtod(Field(o.json, "examples"), &v));

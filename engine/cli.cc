@@ -1,9 +1,13 @@
 #include "engine/cli.h"
 
 #include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
+#include <cmath>
+#include <map>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -16,8 +20,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "connectors/embedded_broker.h"
+#include "connectors/json_reader.h"
 #include "connectors/tcp_forwarder.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "engine/flags.h"
 #include "engine/job_registry.h"
 #include "engine/live.h"
@@ -44,6 +50,8 @@ const char kUsage[] =
     "                                run an embedded Kafka cluster on loopback until SIGTERM\n"
     "  eddy gen NAME --out FILE [flags]\n"
     "                                generate a synthetic event stream\n"
+    "  eddy demo [--seconds N]       the CTR demo: broker, event stream and job, live status\n"
+    "  eddy compare DIR_A DIR_B      two runs' summary.json side by side\n"
     "  eddy help [COMMAND]           this text, or a command's flags\n";
 
 // Flags `eddy replay` and `eddy run` share.
@@ -70,6 +78,10 @@ const std::vector<FlagDef>& ReplayFlags() {
         {"input", FlagDef::kRepeated,
          "input file or directory (.jsonl or .jsonl.gz); SOURCE=PATH for jobs with several sources"},
         {"output-dir", FlagDef::kValue, "directory for <sink>.jsonl, dead_letters.jsonl, summary.json"},
+        {"report", FlagDef::kBool,
+         "also write report.html (jobs with a report, e.g. ctr) and throughput.jsonl"},
+        {"progress", FlagDef::kBool,
+         "a progress line on stderr (events, events/s, event time); on by default on a terminal"},
     };
     for (FlagDef& f : JobFlags("10000")) d.push_back(std::move(f));
     return d;
@@ -263,8 +275,55 @@ absl::StatusOr<ReplayOptions> ParseReplay(const std::vector<std::string>& args) 
 int CmdReplay(const std::vector<std::string>& args) {
   absl::StatusOr<ReplayOptions> options = ParseReplay(args);
   if (!options.ok()) return Fail(kExitUsage, options.status());
+  bool report = false, progress = isatty(2) != 0;
+  for (const std::string& a : args) {
+    report = report || a == "--report";
+    progress = progress || a == "--progress";
+  }
+  const ReportInfo* report_info = nullptr;
+  if (report) {
+    report_info = ReportRegistry::Global().Find(options->job);
+    if (report_info == nullptr) {
+      return Fail(kExitUsage, absl::InvalidArgumentError(
+                                  absl::StrCat("--report: job '", options->job, "' has no report")));
+    }
+  }
+  // The progress line and throughput samples, about twice a second.
+  const auto start = std::chrono::steady_clock::now();
+  auto last = start - std::chrono::seconds(1);
+  std::string throughput;
+  if (progress || report) {
+    options->progress = [&](const RunStats& stats) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::milliseconds(500)) return;
+      last = now;
+      const double secs = std::chrono::duration<double>(now - start).count();
+      absl::StrAppendFormat(&throughput, "{\"seconds\":%.3f,\"events\":%llu}\n", secs,
+                            static_cast<unsigned long long>(stats.events));
+      if (!progress) return;
+      const std::string at =
+          stats.final_watermark > -kMaxAbsEventTime && stats.final_watermark < kMaxAbsEventTime
+              ? absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixMillis(stats.final_watermark),
+                                 absl::UTCTimeZone())
+              : std::string("-");
+      std::fprintf(stderr, "\r%s: %llu events  %.0f/s  event time %s   ", options->job.c_str(),
+                   static_cast<unsigned long long>(stats.events),
+                   secs > 0 ? stats.events / secs : 0.0, at.c_str());
+    };
+  }
   absl::StatusOr<RunStats> stats = RunReplay(*options);
+  if (progress) std::fprintf(stderr, "\n");
   if (!stats.ok()) return Fail(ExitCodeFor(stats.status()), stats.status());
+  if (report) {
+    absl::StrAppendFormat(&throughput, "{\"seconds\":%.3f,\"events\":%llu}\n",
+                          stats->wall_seconds, static_cast<unsigned long long>(stats->events));
+    std::FILE* f = std::fopen((options->output_dir + "/throughput.jsonl").c_str(), "w");
+    if (f == nullptr || std::fputs(throughput.c_str(), f) < 0 || std::fclose(f) != 0) {
+      return Fail(kExitFailure, absl::InternalError("cannot write throughput.jsonl"));
+    }
+    absl::Status s = report_info->write(options->output_dir);
+    if (!s.ok()) return Fail(kExitFailure, s);
+  }
   std::printf("%s: %llu events, %llu dead letters, %llu late, %.3f s (%.0f events/s)\n",
               options->job.c_str(), static_cast<unsigned long long>(stats->events),
               static_cast<unsigned long long>(stats->dead_letters),
@@ -275,6 +334,58 @@ int CmdReplay(const std::vector<std::string>& args) {
                 static_cast<unsigned long long>(n), options->output_dir.c_str(), sink.c_str());
   }
   std::printf("  summary                  %s/summary.json\n", options->output_dir.c_str());
+  if (report) std::printf("  report                   %s/report.html\n", options->output_dir.c_str());
+  return 0;
+}
+
+// The numeric and string fields of a flat summary.json, in order (nested
+// objects are skipped).
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> SummaryFields(
+    const std::string& dir) {
+  std::FILE* f = std::fopen((dir + "/summary.json").c_str(), "r");
+  if (f == nullptr) return absl::NotFoundError(absl::StrCat("no ", dir, "/summary.json"));
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  std::vector<std::pair<std::string, std::string>> out;
+  absl::Status s = ParseJsonObjectCopy(text, [&](absl::string_view key, JsonValue& v) {
+    double d = 0;
+    std::string str;
+    if (v.IsNull()) {
+      out.emplace_back(std::string(key), "null");
+    } else if (v.GetDouble(d).ok()) {
+      out.emplace_back(std::string(key), absl::StrFormat("%.6g", d));
+    } else if (v.GetString(str).ok()) {
+      out.emplace_back(std::string(key), str);
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(dir, "/summary.json: ", s.message()));
+  return out;
+}
+
+int CmdCompare(const std::vector<std::string>& args) {
+  if (args.size() != 2) {
+    return Fail(kExitUsage, absl::InvalidArgumentError("usage: eddy compare DIR_A DIR_B"));
+  }
+  auto a = SummaryFields(args[0]);
+  if (!a.ok()) return Fail(kExitUsage, a.status());
+  auto b = SummaryFields(args[1]);
+  if (!b.ok()) return Fail(kExitUsage, b.status());
+  std::map<std::string, std::string> in_b(b->begin(), b->end());
+  std::printf("%-22s %18s %18s %12s\n", "", args[0].c_str(), args[1].c_str(), "B - A");
+  for (const auto& [key, va] : *a) {
+    auto it = in_b.find(key);
+    if (it == in_b.end()) continue;
+    double x = 0, y = 0;
+    std::string delta;
+    if (absl::SimpleAtod(va, &x) && absl::SimpleAtod(it->second, &y)) {
+      delta = absl::StrFormat("%+.4g", y - x);
+      if (x != 0) absl::StrAppendFormat(&delta, " (%+.1f%%)", 100 * (y - x) / std::fabs(x));
+    }
+    std::printf("%-22s %18s %18s %12s\n", key.c_str(), va.c_str(), it->second.c_str(), delta.c_str());
+  }
   return 0;
 }
 
@@ -495,6 +606,21 @@ int RunEddyCli(int argc, char** argv) {
     return CmdRun(rest);
   }
   if (cmd == "broker") return CmdBroker(rest);
+  if (cmd == "compare") return CmdCompare(rest);
+  if (const CommandInfo* c = CommandRegistry::Global().Find(cmd)) {
+    for (const std::string& a : rest) {
+      if (a == "--help") {
+        std::printf("eddy %s: %s\n%s", c->name.c_str(), c->description.c_str(),
+                    FlagHelp(c->flags).c_str());
+        return 0;
+      }
+    }
+    absl::StatusOr<ParsedArgs> parsed = ParseArgs(rest, c->flags, "eddy " + c->name);
+    if (!parsed.ok()) return Fail(kExitUsage, parsed.status());
+    absl::Status s = c->run(*parsed);
+    if (!s.ok()) return Fail(ExitCodeFor(s), s);
+    return 0;
+  }
   if (cmd == "gen") {
     for (const std::string& a : rest) {
       if (a == "--help") return CmdHelp({"gen"});

@@ -54,26 +54,4 @@ std::vector<const JobInfo*> JobRegistry::List() const {
   return out;
 }
 
-GeneratorRegistry& GeneratorRegistry::Global() {
-  static GeneratorRegistry* registry = new GeneratorRegistry();
-  return *registry;
-}
-
-bool GeneratorRegistry::Register(GeneratorInfo info) {
-  std::string name = info.name;
-  if (!generators_.emplace(name, std::move(info)).second) duplicates_.push_back(name);
-  return true;
-}
-
-const GeneratorInfo* GeneratorRegistry::Find(const std::string& name) const {
-  auto it = generators_.find(name);
-  return it == generators_.end() ? nullptr : &it->second;
-}
-
-std::vector<const GeneratorInfo*> GeneratorRegistry::List() const {
-  std::vector<const GeneratorInfo*> out;
-  for (const auto& [name, info] : generators_) out.push_back(&info);
-  return out;
-}
-
 }  // namespace eddy

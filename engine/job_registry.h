@@ -81,18 +81,62 @@ struct GeneratorInfo {
   absl::Status (*run)(const ParsedArgs& args) = nullptr;
 };
 
-class GeneratorRegistry {
+// Named things registered at static-initialisation time (generators,
+// commands, reports), by `Info::name`.
+template <typename Info>
+class NamedRegistry {
  public:
-  static GeneratorRegistry& Global();
-  bool Register(GeneratorInfo info);
-  const GeneratorInfo* Find(const std::string& name) const;
-  std::vector<const GeneratorInfo*> List() const;
+  static NamedRegistry& Global() {
+    static NamedRegistry* registry = new NamedRegistry();
+    return *registry;
+  }
+  bool Register(Info info) {
+    std::string name = info.name;
+    if (!items_.emplace(name, std::move(info)).second) duplicates_.push_back(name);
+    return true;
+  }
+  const Info* Find(const std::string& name) const {
+    auto it = items_.find(name);
+    return it == items_.end() ? nullptr : &it->second;
+  }
+  std::vector<const Info*> List() const {
+    std::vector<const Info*> out;
+    for (const auto& [name, info] : items_) out.push_back(&info);
+    return out;
+  }
   const std::vector<std::string>& duplicates() const { return duplicates_; }
 
  private:
-  std::map<std::string, GeneratorInfo> generators_;
+  std::map<std::string, Info> items_;
   std::vector<std::string> duplicates_;
 };
+
+using GeneratorRegistry = NamedRegistry<GeneratorInfo>;
+
+// A command of the `eddy` tool defined outside the engine (`eddy demo`).
+struct CommandInfo {
+  std::string name;
+  std::string description;  // one line
+  std::vector<FlagDef> flags;
+  absl::Status (*run)(const ParsedArgs& args) = nullptr;
+};
+using CommandRegistry = NamedRegistry<CommandInfo>;
+
+// A job's report (`eddy replay JOB --report`): writes DIR/report.html from
+// the run's outputs in DIR.
+struct ReportInfo {
+  std::string name;  // the job's
+  absl::Status (*write)(const std::string& dir) = nullptr;
+};
+using ReportRegistry = NamedRegistry<ReportInfo>;
+
+#define EDDY_REGISTER_COMMAND(...)                                                \
+  static const bool EDDY_REGISTRY_CONCAT_(eddy_command_registered_, __LINE__) = \
+      ::eddy::CommandRegistry::Global().Register(__VA_ARGS__)
+
+#define EDDY_REGISTER_REPORT(job, write)                                          \
+  static const bool EDDY_REGISTRY_CONCAT_(eddy_report_registered_, __LINE__) =  \
+      ::eddy::ReportRegistry::Global().Register(::eddy::ReportInfo{job, write})
 
 #define EDDY_REGISTER_GENERATOR(...)                                                \
   static const bool EDDY_REGISTRY_CONCAT_(eddy_generator_registered_, __LINE__) = \

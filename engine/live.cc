@@ -490,8 +490,12 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   // The job's own end (a model file); its summary figures go to stderr.
   std::vector<std::pair<std::string, std::string>> job_fields;
   for (const JobGraph::FinishHook& hook : hooks) EDDY_RETURN_IF_ERROR(hook(stats, &job_fields));
-  for (const auto& [name, json] : job_fields) {
-    std::fprintf(stderr, "eddy run %s: %s %s\n", options.job.c_str(), name.c_str(), json.c_str());
+  if (options.job_fields != nullptr) {
+    *options.job_fields = job_fields;
+  } else {
+    for (const auto& [name, json] : job_fields) {
+      std::fprintf(stderr, "eddy run %s: %s %s\n", options.job.c_str(), name.c_str(), json.c_str());
+    }
   }
   return stats;
 }

@@ -58,6 +58,9 @@ struct LiveOptions {
   int64_t status_interval_ms = 5000;
   // Called after every batch (benchmarks, embedding programs).
   std::function<void(const RunStats&)> progress;
+  // If set, receives the summary fields the job's finish hooks give (name,
+  // JSON value) instead of their being printed.
+  std::vector<std::pair<std::string, std::string>>* job_fields = nullptr;
 };
 
 // The topic of each source and output of `graph`, by name ("dead_letters"

@@ -102,6 +102,7 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
   run.fingerprint = RunFingerprint(options.params, options.max_record_bytes);
   run.checkpoint_every_records = options.checkpoint_every_records;
   run.checkpoint_interval = absl::Milliseconds(options.checkpoint_interval_ms);
+  run.progress = options.progress;
   const std::vector<JobGraph::FinishHook> hooks = graph.finish_hooks();
   EDDY_ASSIGN_OR_RETURN(RunStats stats,
                         Executor::Run(std::move(graph), std::move(inputs), outputs, run));

@@ -8,6 +8,7 @@
 #ifndef EDDY_ENGINE_REPLAY_H_
 #define EDDY_ENGINE_REPLAY_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -34,6 +35,9 @@ struct ReplayOptions {
   uint64_t checkpoint_every_records = 100000;
   int64_t checkpoint_interval_ms = 10000;
   size_t state_memory_bytes = size_t{256} << 20;
+  // Called after every batch with the figures so far (final_watermark: the
+  // current watermark).
+  std::function<void(const RunStats&)> progress;
 };
 
 // Errors: InvalidArgument / NotFound for a bad invocation (unknown job,

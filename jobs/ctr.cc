@@ -582,13 +582,10 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
     absl::StatusOr<std::unique_ptr<Model>> check = MakeModel(learner->kind, m);
     if (!check.ok()) return absl::InvalidArgumentError(absl::StrCat("ctr: ", check.status().message()));
   }
-  // Clicks follow the time of day: no alert on the click rate itself, and
-  // Page-Hinkley on the logloss beyond what the model expects of itself
-  // (0 on average while calibrated), tuned for its spread (sd ~0.65 at a
-  // ~6% click rate; false alarms ~exp(-2 delta lambda / var) per excursion).
+  // Clicks follow the time of day: no alert on the click rate itself (the
+  // default Page-Hinkley watches the logloss beyond what the model expects
+  // of itself, 0 on average while calibrated, at any click rate).
   learner->monitor.label_rate = false;
-  learner->monitor.page_hinkley.delta = 0.02;
-  learner->monitor.page_hinkley.threshold = 100;
   const std::string drift = config.GetString("drift", "page-hinkley");
   const std::optional<DriftMonitor::Kind> drift_kind = DriftMonitor::ParseKind(drift);
   if (!drift_kind.has_value() || *drift_kind == DriftMonitor::Kind::kNone) {

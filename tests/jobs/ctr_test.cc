@@ -364,8 +364,9 @@ TEST(CtrDemoTest, DemoRunsTheJobLiveAndLeavesAReport) {
   int64_t events = 0, impressions = 0;
   ASSERT_TRUE(absl::SimpleAtoi(Field(summary, "events"), &events)) << summary;
   ASSERT_TRUE(absl::SimpleAtoi(Field(summary, "impressions"), &impressions)) << summary;
-  EXPECT_GT(events, 10000);
-  EXPECT_GT(impressions, 1000);
+  // (Lower bounds that hold under a sanitizer build, which is slower.)
+  EXPECT_GT(events, 3000);
+  EXPECT_GT(impressions, 300);
   EXPECT_EQ(FileLines(dir + "/demo/predictions.jsonl").size(), static_cast<size_t>(impressions));
   EXPECT_FALSE(FileLines(dir + "/demo/metrics.jsonl").empty());
   EXPECT_NE(ReadFileOrEmpty(dir + "/demo/report.html").find("<svg"), std::string::npos);

@@ -435,14 +435,8 @@ class AdStage {
     if (settings_->audit) {
       JsonObjectWriter w(out.audit);
       w.Field("imp", e.imp).Field("ts", e.ts).Field("user", e.user).Field("ad", e.ad);
-      std::string features = "[";
-      for (const FeatureAudit& a : builder_.audit()) {
-        if (features.size() > 1) features.push_back(',');
-        JsonObjectWriter fw(features);
-        fw.Field("name", a.name).Field("value", static_cast<double>(a.value)).Field("index", a.index);
-        fw.Close();
-      }
-      features.push_back(']');
+      std::string features;
+      AppendAuditJson(builder_.audit(), features);
       w.RawField("features", features);
       w.Close();
     }
@@ -566,6 +560,9 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
   learner->id_name = "imp";
   learner->attribution_ms = settings->attribution_ms;
   learner->label_wait_ms = 60 * 1000;
+  // The model starts at the prior click rate (the smoothed CTR's, 1/30),
+  // not 0.5: it learns nothing until the first attribution windows close.
+  learner->initial_margin = std::log(kPriorClicks / (kPriorImpressions - kPriorClicks));
   EDDY_ASSIGN_OR_RETURN(learner->metrics_window_ms, config.GetInt("metrics_window_ms", 3600 * 1000));
   EDDY_ASSIGN_OR_RETURN(learner->kind, ParseModelKind(config.GetString("model", "ftrl")));
   learner->model.bits = settings->bits;

@@ -94,14 +94,8 @@ class FeatureEncoder {
     builder_.Finish();
     JsonObjectWriter w(out);
     w.Field("user", v.event.user).Field("ts", v.event.ts).Field("track", v.event.track);
-    std::string features = "[";
-    for (const FeatureAudit& a : builder_.audit()) {
-      if (features.size() > 1) features.push_back(',');
-      JsonObjectWriter fw(features);
-      fw.Field("name", a.name).Field("value", static_cast<double>(a.value)).Field("index", a.index);
-      fw.Close();
-    }
-    features.push_back(']');
+    std::string features;
+    AppendAuditJson(builder_.audit(), features);
     w.RawField("features", features);
     w.Close();
   }

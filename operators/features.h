@@ -33,6 +33,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "engine/json_writer.h"
 #include "engine/key.h"
 #include "state/codec.h"
 
@@ -61,6 +62,21 @@ struct FeatureAudit {
   float value = 0;
   uint32_t index = 0;
 };
+
+// An audit as a JSON array, [{"name":"user.listens_1h.genre=jazz",
+// "value":2,"index":123456}, ...], appended to `out`.
+inline void AppendAuditJson(const std::vector<FeatureAudit>& audit, std::string& out) {
+  out.push_back('[');
+  for (size_t i = 0; i < audit.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    JsonObjectWriter w(out);
+    w.Field("name", audit[i].name)
+        .Field("value", static_cast<double>(audit[i].value))
+        .Field("index", audit[i].index);
+    w.Close();
+  }
+  out.push_back(']');
+}
 
 class FeatureSpace {
  public:

@@ -92,6 +92,12 @@ class Model {
   // Scores x, then learns from (x, label) with importance `weight`; returns
   // the score from before the update (progressive validation).
   virtual double PredictThenLearn(const SparseVector& x, float label, float weight = 1) = 0;
+  // Starts the bias at `margin`, so that an empty example scores
+  // sigmoid(margin): a prior (say a click rate of 1/30, margin -3.37) for a
+  // model that would otherwise serve 0.5 until its first labels come.
+  // Learning then moves it as any other weight. Only before learning.
+  virtual void InitBias(double margin) = 0;
+
   // Scores many vectors (out[i] = Predict(*xs[i])).
   void PredictBatch(const std::vector<const SparseVector*>& xs, double* out) const {
     for (size_t i = 0; i < xs.size(); ++i) out[i] = Predict(*xs[i]);
@@ -151,6 +157,15 @@ class FtrlModel final : public Model {
     return p;
   }
 
+  void InitBias(double margin) override {
+    // The z whose weight (with the bias's n, 0 before learning) is margin:
+    // inverting w = -(z - sgn(z) l1) / ((beta + sqrt(n)) / alpha + l2).
+    const uint32_t b = Bias();
+    const double d = (options_.beta + std::sqrt(zn_[2 * size_t{b} + 1])) / options_.alpha + options_.l2;
+    const double sign = margin < 0 ? -1.0 : (margin > 0 ? 1.0 : 0.0);
+    zn_[2 * size_t{b}] = static_cast<float>(-margin * d - sign * options_.l1);
+  }
+
   // The weight of index i (for tests and inspection).
   float Weight(uint32_t i) const {
     float w, n, sqrt_n;
@@ -208,6 +223,8 @@ class SgdModel final : public Model {
     return Sigmoid(margin);
   }
 
+  void InitBias(double margin) override { wg_[2 * size_t{Bias()}] = static_cast<float>(margin); }
+
   double PredictThenLearn(const SparseVector& x, float label, float weight = 1) override {
     const double p = Predict(x);
     const double g = (p - label) * weight;
@@ -257,6 +274,8 @@ class FmModel final : public Model {
   }
 
   ModelKind kind() const override { return ModelKind::kFm; }
+
+  void InitBias(double margin) override { Row(Bias())[0] = static_cast<float>(margin); }
 
   // At most kMaxFactors factors: scratch vectors then live on the stack.
   static constexpr int kMaxFactors = 64;

@@ -385,6 +385,7 @@ struct DelayedLabelOptions {
   ModelKind kind = ModelKind::kFtrl;
   ModelOptions model;
   std::string model_in;           // a model file's bytes to start from (checked by the caller)
+  double initial_margin = 0;      // a new model's bias (Model::InitBias): its prior
   int64_t attribution_ms = 30 * 60 * 1000;
   int64_t label_wait_ms = 60 * 1000;
   int64_t metrics_window_ms = 60 * 60 * 1000;
@@ -527,6 +528,9 @@ class DelayedLabelLearner {
       ModelBox fresh;
       fresh.model = options_->model_in.empty() ? *MakeModel(options_->kind, options_->model)
                                                : *ParseModel(options_->model_in);
+      if (options_->model_in.empty() && options_->initial_margin != 0) {
+        fresh.model->InitBias(options_->initial_margin);
+      }
       model_.Set(std::move(fresh));
       box = model_.Mutable();
     }

@@ -122,6 +122,27 @@ TEST(LearnersTest, BatchScoringEqualsScoringOneByOne) {
   }
 }
 
+// A prior for the bias: an empty example scores sigmoid(margin) at once,
+// for every model (FTRL with L1 and L2 too), and learning moves on from it.
+TEST(LearnersTest, InitBiasStartsTheModelAtAPrior) {
+  for (ModelKind kind : {ModelKind::kFtrl, ModelKind::kSgd, ModelKind::kFm}) {
+    for (double l1 : {0.0, 1.0}) {
+      ModelOptions o;
+      o.bits = 10;
+      o.l1 = l1;
+      o.l2 = l1;
+      auto model = MakeModel(kind, o);
+      ASSERT_TRUE(model.ok());
+      (*model)->InitBias(-3.0);
+      SparseVector empty;
+      EXPECT_NEAR((*model)->Predict(empty), 1 / (1 + std::exp(3.0)), 1e-6) << ModelKindName(kind);
+      for (int i = 0; i < 200; ++i) (*model)->PredictThenLearn(empty, 1.0f);
+      // Positives only: the score climbs from the prior.
+      EXPECT_GT((*model)->Predict(empty), 0.3) << ModelKindName(kind) << " learns on";
+    }
+  }
+}
+
 // FTRL-Proximal exactly as McMahan et al. 2013 write Algorithm 1, in double
 // precision over a map, against the model's float arrays.
 TEST(LearnersTest, FtrlFollowsAlgorithmOneOfTheFtrlPaper) {

@@ -347,8 +347,10 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
     EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(rec)));
     touched[r] = true;
   }
-  // Exactly-once: acknowledged before the offset commit that makes them count.
-  return options_.hold ? Flush() : absl::OkStatus();
+  // Acknowledged before anything marks them (the markers, and with
+  // exactly-once the offset commit that makes them count): a marker after a
+  // lost piece of a value would make the partition unrestorable.
+  return Flush();
 }
 
 absl::Status KafkaExchange::WriteMarkers(StateDirectory::Batch& batch,

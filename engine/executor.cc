@@ -482,7 +482,10 @@ absl::Status JobRun::ReadAndDecode(BatchContext& ctx, bool& all_finished) {
   for (SourceRuntime& src : sources_) {
     for (size_t p = 0; p < src.partitions.size(); ++p) {
       if (src.partitions[p]->assigned()) {
-        src.partitions[p]->NoteWatermark(tracker_.WatermarkOf(src.tracker_index[p]));
+        // (A partition assigned since this batch's read has no floor applied
+        // yet: never hand on less than it came with.)
+        src.partitions[p]->NoteWatermark(std::max(tracker_.WatermarkOf(src.tracker_index[p]),
+                                                  src.partitions[p]->handed_over_watermark()));
       }
     }
   }

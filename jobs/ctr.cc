@@ -12,8 +12,8 @@
 // user; up to 5 s out of order, 1 min allowed lateness.
 //
 // Pipeline:
-//   by user   - the listens of the current session (a gap of 30 min starts
-//               a new one); lookbacks (operators/windows.h, strictly earlier
+//   by user   - the listens of the current session before the event (a gap
+//               of 30 min starts a new one); lookbacks (operators/windows.h, strictly earlier
 //               events) over 1 h (1 min slices) and 24 h (15 min slices):
 //               listens per genre, the last 10 artists, the user's ad
 //               impressions and clicks; a click learns its impression's ad
@@ -53,6 +53,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -119,10 +120,14 @@ struct Staged {
 
 // The user stage's per-user state besides the lookbacks.
 struct UserSession {
-  int64_t last_listen = kMinEventTime;
-  int64_t listens = 0;
-  // Recent impressions: (ts, imp, ad, category), oldest first.
+  // Times of the latest listens (at most kSessionListens), sorted: events
+  // arrive a little out of order, and an impression counts only the listens
+  // before it.
+  std::vector<int64_t> listens;
+  // Recent impressions: (ts, imp, ad, category), by arrival.
   std::vector<std::tuple<int64_t, std::string, std::string, std::string>> impressions;
+  int64_t expires = kMinEventTime;  // when none of it can matter any more
+  int64_t timer = kMinEventTime;    // the pending expiry timer
 };
 
 // An ad's lookback accumulator.
@@ -148,7 +153,7 @@ EDDY_CODEC(eddy::ctr::UserDayAcc, genres, artists, impressions, clicks);
 EDDY_CODEC(eddy::ctr::UserView, session_listens, genres_1h, genres_24h, last_artists,
            impressions_24h, clicks_24h);
 EDDY_CODEC(eddy::ctr::Staged, event, user);
-EDDY_CODEC(eddy::ctr::UserSession, last_listen, listens, impressions);
+EDDY_CODEC(eddy::ctr::UserSession, listens, impressions, expires, timer);
 EDDY_CODEC(eddy::ctr::AdAcc, impressions, clicks);
 
 namespace eddy::ctr {
@@ -234,20 +239,26 @@ class UserStage {
   void ProcessElement(const Event& e, ProcessContext<std::string, Out>& ctx) {
     const EventTime ts = ctx.timestamp();
     UserSession& s = session_.GetOrCreate();
-    // The session: listens before this event, unless 30 min have passed.
-    const bool same_session = s.last_listen != kMinEventTime && ts - s.last_listen <= kSessionGapMs;
+    // Expires when no click can be for its impressions, and no session
+    // continues from its listens (+ lateness: events still arriving).
+    s.expires = std::max(s.expires, ts + std::max(settings_->attribution_ms, kSessionGapMs) +
+                                        settings_->lateness_ms);
+    if (s.timer == kMinEventTime) {
+      s.timer = s.expires;
+      ctx.RegisterTimer(s.timer);
+    }
     if (e.type == Event::kListen) {
       day_.Observe(e, ctx);
       hour_.Observe(e, ctx);
-      s.listens = same_session ? s.listens + 1 : 1;
-      s.last_listen = std::max(s.last_listen, ts);
+      s.listens.insert(std::upper_bound(s.listens.begin(), s.listens.end(), ts), ts);
+      if (s.listens.size() > kSessionListens) s.listens.erase(s.listens.begin());
       return;
     }
     // Impressions older than any click can be for are forgotten.
     const int64_t horizon = ts - settings_->attribution_ms - settings_->lateness_ms;
-    while (!s.impressions.empty() && std::get<0>(s.impressions.front()) < horizon) {
-      s.impressions.erase(s.impressions.begin());
-    }
+    s.impressions.erase(std::remove_if(s.impressions.begin(), s.impressions.end(),
+                                       [horizon](const auto& i) { return std::get<0>(i) < horizon; }),
+                        s.impressions.end());
     Staged out;
     out.event = e;
     if (e.type == Event::kClick) {
@@ -266,7 +277,7 @@ class UserStage {
     const UserDayAcc day = day_.Serve(e, ctx);
     const GenreCounts hour = hour_.Serve(e, ctx);
     UserView& u = out.user;
-    u.session_listens = same_session ? s.listens : 0;
+    u.session_listens = SessionListens(s, ts);
     u.genres_1h = hour;
     u.genres_24h = day.genres;
     u.last_artists = LastArtists::Result(day.artists);
@@ -278,9 +289,30 @@ class UserStage {
   void OnTimer(EventTime t, ProcessContext<std::string, Out>& ctx) {
     day_.OnTimer(t, ctx);
     hour_.OnTimer(t, ctx);
+    UserSession* s = session_.Mutable();
+    if (s == nullptr || s->timer != t) return;  // a lookback's timer
+    s->timer = kMinEventTime;
+    if (s->expires <= t) {
+      session_.Clear();
+    } else {
+      s->timer = s->expires;
+      ctx.RegisterTimer(s->timer);
+    }
   }
 
  private:
+  static constexpr size_t kSessionListens = 256;
+
+  // The listens of the session the user is in at `ts`: those before ts back
+  // to the last gap of over 30 min, if the latest is within 30 min of ts.
+  static int64_t SessionListens(const UserSession& s, EventTime ts) {
+    auto it = std::lower_bound(s.listens.begin(), s.listens.end(), ts);  // first >= ts
+    if (it == s.listens.begin() || ts - *(it - 1) > kSessionGapMs) return 0;
+    int64_t n = 1;
+    for (--it; it != s.listens.begin() && *it - *(it - 1) <= kSessionGapMs; --it) ++n;
+    return n;
+  }
+
   using DayLookback = Lookback<std::string, Event, UserDayAgg, void (*)(UserDayAcc&, const Event&, EventTime)>;
   using HourLookback = Lookback<std::string, Event, UserHourAgg, void (*)(GenreCounts&, const Event&, EventTime)>;
   std::shared_ptr<const Settings> settings_;

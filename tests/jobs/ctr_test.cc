@@ -4,6 +4,7 @@
 // and 2 threads give the same predictions; every bad line is a dead letter
 // with its reason; a change of the hidden click model raises an alert after
 // it and none before; bad flags are one-line errors.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -122,28 +123,33 @@ TEST(CtrGeneratorTest, SameSeedSameBytesAndAConsistentStreamWithItsTruth) {
 }
 
 // The audited features of every impression, against a brute force over the
-// raw events (lookbacks: events of strictly earlier time within the window,
-// its oldest slice whole). One record per batch, so that every stage sees
-// events in the file's order, and no disorder: "earlier" is then both time
-// and arrival.
+// raw events: those that arrived before it (earlier in the file) with a
+// strictly earlier time (lookbacks: within the window, its oldest slice
+// whole). Events are written up to 50 s late here (within the job's
+// allowed lateness), so arrival and time disagree: a listen that arrives
+// before an impression but happened after it must not count. One record per
+// batch, so that every stage sees events in the file's order.
 TEST(CtrJobTest, EveryImpressionsFeaturesEqualABruteForceOverEarlierEvents) {
   const std::string dir = MakeScratchDir("ctr_features");
   const std::string input =
-      Generate(dir, "--events 12000 --seed 9 --users 200 --ads 40 --disorder-ms 0");
+      Generate(dir, "--events 12000 --seed 9 --users 200 --ads 40 --disorder-ms 50000");
   const auto r = Replay(dir, input, "out", "--audit --batch-size 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<Event> events;
   for (const std::string& line : FileLines(input)) {
     events.push_back(*ctr::ParseEvent(line + std::string(64, ' ')));
   }
-  std::map<std::string, std::string> ad_of;  // imp -> ad
-  for (const Event& e : events) {
-    if (e.type == Event::kImpression) ad_of[e.imp] = e.ad;
-  }
   std::map<std::string, size_t> at;  // imp -> index of its event
   for (size_t i = 0; i < events.size(); ++i) {
     if (events[i].type == Event::kImpression) at[events[i].imp] = i;
   }
+  // A click's ad, if its impression arrived before it (the user stage
+  // learns it from the impression).
+  const auto ad_of_click = [&](size_t click) -> std::string {
+    auto it = at.find(events[click].imp);
+    return it != at.end() && it->second < click ? events[it->second].ad : "";
+  };
+  size_t out_of_order = 0;
   const auto floor_to = [](int64_t t, int64_t slice) {
     return (t / slice - (t % slice < 0 ? 1 : 0)) * slice;
   };
@@ -151,7 +157,8 @@ TEST(CtrJobTest, EveryImpressionsFeaturesEqualABruteForceOverEarlierEvents) {
   const int64_t h = 3600 * 1000;
   size_t checked = 0;
   for (const std::string& audit : FileLines(dir + "/out/audit.jsonl")) {
-    const Event& imp = events[at.at(Field(audit, "imp"))];
+    const size_t index = at.at(Field(audit, "imp"));
+    const Event& imp = events[index];
     const int64_t ts = imp.ts;
     const int64_t from_1h = floor_to(ts - h, 60 * 1000), from_24h = floor_to(ts - 24 * h, 15 * 60 * 1000);
     std::map<std::string, double> want;  // name -> value
@@ -159,8 +166,12 @@ TEST(CtrJobTest, EveryImpressionsFeaturesEqualABruteForceOverEarlierEvents) {
     int64_t imps24 = 0, clicks24 = 0, ad_i1 = 0, ad_i24 = 0, ad_c1 = 0, ad_c24 = 0;
     std::vector<int64_t> listen_times;
     std::vector<std::pair<int64_t, std::string>> artists;
-    for (const Event& e : events) {
-      if (e.ts >= ts) continue;  // strictly earlier
+    for (size_t j = 0; j < index; ++j) {  // arrived before it
+      const Event& e = events[j];
+      if (e.ts >= ts) {  // but not strictly earlier
+        out_of_order += e.user == imp.user && e.type == Event::kListen;
+        continue;
+      }
       if (e.user == imp.user) {
         if (e.type == Event::kListen) {
           if (e.ts >= from_1h) ++g1[e.genre];
@@ -174,7 +185,7 @@ TEST(CtrJobTest, EveryImpressionsFeaturesEqualABruteForceOverEarlierEvents) {
         }
       }
       const std::string ad = e.type == Event::kImpression ? e.ad
-                             : e.type == Event::kClick   ? ad_of[e.imp] : "";
+                             : e.type == Event::kClick   ? ad_of_click(j) : "";
       if (ad == imp.ad) {
         const bool is_click = e.type == Event::kClick;
         if (e.ts >= from_1h) ++(is_click ? ad_c1 : ad_i1);
@@ -183,11 +194,14 @@ TEST(CtrJobTest, EveryImpressionsFeaturesEqualABruteForceOverEarlierEvents) {
     }
     for (const auto& [g, n] : g1) want["user.listens_1h.genre=" + g] = std::log2(1.0 + n);
     for (const auto& [g, n] : g24) want["user.listens_24h.genre=" + g] = std::log2(1.0 + n);
+    std::stable_sort(artists.begin(), artists.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     for (size_t i = artists.size() > 10 ? artists.size() - 10 : 0; i < artists.size(); ++i) {
       want["user.last_artists=" + artists[i].second] += 1;
     }
     // The session: the listens since the last gap of over 30 min, if the
     // last one is within 30 min.
+    std::sort(listen_times.begin(), listen_times.end());
     int64_t session = 0;
     if (!listen_times.empty() && ts - listen_times.back() <= 30 * 60 * 1000) {
       session = 1;
@@ -232,6 +246,7 @@ TEST(CtrJobTest, EveryImpressionsFeaturesEqualABruteForceOverEarlierEvents) {
     ++checked;
   }
   EXPECT_GT(checked, 2000u);
+  EXPECT_GT(out_of_order, 0u) << "no listen arrived before an impression it followed";
 }
 
 TEST(CtrJobTest, OneAndTwoThreadsGiveTheSamePredictionsAndEveryBadLineIsADeadLetter) {

@@ -123,6 +123,12 @@ absl::Status RunDemo(const ParsedArgs& args) {
   EDDY_ASSIGN_OR_RETURN(double rate, args.GetDouble("rate", 10000));
   if (!(rate > 0)) return absl::InvalidArgumentError("eddy demo: --rate must be > 0");
   EDDY_ASSIGN_OR_RETURN(int64_t seed, args.GetInt("seed", 1));
+  double drift_at = 0;  // 0: none
+  if (args.Has("drift-at") &&
+      (!absl::SimpleAtod(args.Get("drift-at"), &drift_at) || !(drift_at > 0 && drift_at < 1))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("eddy demo: --drift-at '", args.Get("drift-at"), "' is not a fraction in (0, 1)"));
+  }
   const std::string dir = args.Get("output-dir", "eddy-demo");
   const std::string model = args.Get("model", "ftrl");
   std::error_code ec;
@@ -166,12 +172,9 @@ absl::Status RunDemo(const ParsedArgs& args) {
     o.seed = static_cast<uint64_t>(seed);
     o.events = static_cast<int64_t>(rate * static_cast<double>(seconds) * 2) + 1000;
     o.malformed_rate = 0.001;
-    if (args.Has("drift-at")) {
-      // The stream's length is not known ahead: a fraction of what --rate
-      // gives in --seconds.
-      double f = 0;
-      if (absl::SimpleAtod(args.Get("drift-at"), &f) && f > 0 && f < 1) o.drift_at = {f / 2};
-    }
+    // The stream is generated for twice --seconds at --rate: the drift's
+    // fraction of the run is half that of the stream.
+    if (drift_at > 0) o.drift_at = {drift_at / 2};
     const auto start = std::chrono::steady_clock::now();
     gen_status = GenerateCtr(
         o,

@@ -329,6 +329,12 @@ TEST(CtrJobTest, BadFlagsAreOneLineErrors) {
     EXPECT_NE(r.exit_code, 0) << bad;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << bad << ": " << r.err;
   }
+  // The demo refuses bad flags before it starts anything.
+  for (const char* bad : {"--drift-at 1.5", "--drift-at x", "--rate 0", "--seconds 0"}) {
+    const auto r = RunCommand(absl::StrCat(EddyBinary(), " demo --output-dir ", dir, "/demo ", bad), dir);
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << bad << ": " << r.err;
+  }
 }
 
 // --report: one HTML file with the charts inline (no script, no external

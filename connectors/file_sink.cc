@@ -128,14 +128,30 @@ absl::StatusOr<std::unique_ptr<OutputWriter>> OpenJsonLinesFile(const std::strin
   return std::unique_ptr<OutputWriter>(new JsonLinesFileWriter(path, f));
 }
 
+absl::StatusOr<std::unique_ptr<OutputWriter>> AppendJsonLinesFile(const std::string& path) {
+  if (absl::EndsWith(path, ".gz")) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot append to ", path, ": a .gz file"));
+  }
+  FILE* f = std::fopen(path.c_str(), "ab");
+  if (f == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  return std::unique_ptr<OutputWriter>(new JsonLinesFileWriter(path, f));
+}
+
+std::string DirectoryOutputFactory::Path(const std::string& name) const {
+  auto it = files_.find(name);
+  return it != files_.end() ? it->second : absl::StrCat(dir_, "/", name, ".jsonl");
+}
+
 absl::StatusOr<std::unique_ptr<OutputWriter>> DirectoryOutputFactory::Open(
     const std::string& name) {
-  return OpenJsonLinesFile(absl::StrCat(dir_, "/", name, ".jsonl"));
+  return OpenJsonLinesFile(Path(name));
 }
 
 absl::StatusOr<std::unique_ptr<OutputWriter>> DirectoryOutputFactory::Resume(
     const std::string& name, uint64_t size) {
-  const std::string path = absl::StrCat(dir_, "/", name, ".jsonl");
+  const std::string path = Path(name);
   FILE* f = std::fopen(path.c_str(), "r+b");
   if (f == nullptr && errno == ENOENT && size == 0) f = std::fopen(path.c_str(), "w+b");
   if (f == nullptr) {

@@ -4,6 +4,7 @@
 #ifndef EDDY_CONNECTORS_FILE_SINK_H_
 #define EDDY_CONNECTORS_FILE_SINK_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -15,17 +16,24 @@ namespace eddy {
 // Opens (truncating) `path` for writing records one per line; gzip when the
 // name ends in ".gz".
 absl::StatusOr<std::unique_ptr<OutputWriter>> OpenJsonLinesFile(const std::string& path);
+// The same, appending to the file if it exists (not for .gz).
+absl::StatusOr<std::unique_ptr<OutputWriter>> AppendJsonLinesFile(const std::string& path);
 
-// Writes each output to `<dir>/<name>.jsonl`.
+// Writes each output to `<dir>/<name>.jsonl`, or to the path `files` gives
+// for its name.
 class DirectoryOutputFactory final : public OutputFactory {
  public:
-  explicit DirectoryOutputFactory(std::string dir) : dir_(std::move(dir)) {}
+  explicit DirectoryOutputFactory(std::string dir, std::map<std::string, std::string> files = {})
+      : dir_(std::move(dir)), files_(std::move(files)) {}
   absl::StatusOr<std::unique_ptr<OutputWriter>> Open(const std::string& name) override;
   absl::StatusOr<std::unique_ptr<OutputWriter>> Resume(const std::string& name,
                                                        uint64_t size) override;
 
  private:
+  std::string Path(const std::string& name) const;
+
   std::string dir_;
+  std::map<std::string, std::string> files_;
 };
 
 // Creates `dir` and its parents if missing. Errors name the directory.

@@ -26,6 +26,7 @@
 #ifndef EDDY_ENGINE_JOB_BUILDER_H_
 #define EDDY_ENGINE_JOB_BUILDER_H_
 
+#include <map>
 #include <functional>
 #include <memory>
 #include <string>
@@ -109,6 +110,12 @@ class JobBuilder {
   // model file, add figures to the summary.
   void OnFinish(JobGraph::FinishHook hook) { finish_hooks_.push_back(std::move(hook)); }
 
+  // Writes sink `sink` to the JSON-lines file `path` instead of the run's
+  // usual place for it (replay: DIR/<sink>.jsonl; live: its topic). A live
+  // run appends to the file and syncs it at each checkpoint: at-least-once
+  // (a crash may repeat records written since the last checkpoint).
+  void SinkToFile(std::string sink, std::string path) { sink_files_[std::move(sink)] = std::move(path); }
+
   // Validates the graph and returns it. The builder is spent afterwards.
   absl::StatusOr<JobGraph> Build() &&;
 
@@ -146,6 +153,7 @@ class JobBuilder {
   std::vector<std::string> sources_without_time_;
   std::vector<std::string> errors_;
   std::vector<JobGraph::FinishHook> finish_hooks_;
+  std::map<std::string, std::string> sink_files_;
   bool built_ = false;
 };
 

@@ -6,6 +6,7 @@
 #ifndef EDDY_ENGINE_JOB_GRAPH_H_
 #define EDDY_ENGINE_JOB_GRAPH_H_
 
+#include <map>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +43,10 @@ class JobGraph {
                                                 std::vector<std::pair<std::string, std::string>>* summary)>;
   const std::vector<FinishHook>& finish_hooks() const { return finish_hooks_; }
 
+  // Sinks written to a file of the job's choosing (JobBuilder::SinkToFile):
+  // sink name -> path.
+  const std::map<std::string, std::string>& sink_files() const { return sink_files_; }
+
  private:
   friend class JobBuilder;
   JobGraph() = default;
@@ -51,6 +56,7 @@ class JobGraph {
   std::vector<SourceOperator*> sources_;
   std::vector<SinkNodeBase*> sinks_;
   std::vector<FinishHook> finish_hooks_;
+  std::map<std::string, std::string> sink_files_;
 };
 
 }  // namespace eddy

@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
 #include "absl/random/random.h"
+#include "connectors/file_sink.h"
 #include "connectors/kafka_exchange.h"
 #include "connectors/kafka_sink.h"
 #include "connectors/kafka_source.h"
@@ -19,6 +20,29 @@
 #include "state/state_directory.h"
 
 namespace eddy {
+namespace {
+
+// Sinks the job writes to files (JobBuilder::SinkToFile), appended to and
+// synced at checkpoints (at-least-once); the others to their topics.
+class FileOrKafkaOutputs final : public OutputFactory {
+ public:
+  FileOrKafkaOutputs(std::map<std::string, std::string> files, OutputFactory* kafka)
+      : files_(std::move(files)), kafka_(kafka) {}
+  absl::StatusOr<std::unique_ptr<OutputWriter>> Open(const std::string& name) override {
+    auto it = files_.find(name);
+    return it != files_.end() ? AppendJsonLinesFile(it->second) : kafka_->Open(name);
+  }
+  absl::StatusOr<std::unique_ptr<OutputWriter>> Resume(const std::string& name, uint64_t size) override {
+    auto it = files_.find(name);
+    return it != files_.end() ? AppendJsonLinesFile(it->second) : kafka_->Resume(name, size);
+  }
+
+ private:
+  std::map<std::string, std::string> files_;
+  OutputFactory* kafka_;
+};
+
+}  // namespace
 
 absl::StatusOr<std::map<std::string, std::string>> JobTopics(
     const JobGraph& graph, const std::string& job,
@@ -116,6 +140,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   co.group = group;
   co.max_record_bytes = options.max_record_bytes;
   std::map<std::string, std::string> output_topics = topics;
+  for (const auto& [sink, path] : graph.sink_files()) output_topics.erase(sink);
   for (SourceOperator* s : graph.sources()) {
     sources.insert(s->node()->name());
     co.topics.push_back(topics.at(s->node()->name()));
@@ -128,6 +153,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
                         KafkaOutputFactory::Open(co.kafka, output_topics, options.exactly_once,
                                                  options.exactly_once ? options.job + ".staging"
                                                                       : std::string()));
+  FileOrKafkaOutputs sink_outputs(graph.sink_files(), outputs.get());
   absl::StatusOr<std::unique_ptr<KafkaConsumerGroup>> opened = KafkaConsumerGroup::Open(co);
   if (!opened.ok() && opened.status().code() == absl::StatusCode::kNotFound &&
       !exchange_topics.empty()) {
@@ -439,7 +465,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   for (;;) {
     hooks = graph.finish_hooks();
     absl::StatusOr<RunStats> result =
-        Executor::Run(std::move(graph), std::move(inputs), *outputs, run);
+        Executor::Run(std::move(graph), std::move(inputs), sink_outputs, run);
     if (result.ok() && result->restart_requested &&
         !(options.stop != nullptr && options.stop->load())) {
       // Key groups moved between processes: the checkpoint is taken; take

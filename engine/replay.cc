@@ -93,7 +93,15 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
           "--output-dir ", options.output_dir, " holds the input ", file, "; use another directory"));
     }
   }
-  DirectoryOutputFactory outputs(options.output_dir);
+  for (const auto& [sink, path] : graph.sink_files()) {
+    for (const std::string& file : input_files) {
+      if (std::filesystem::weakly_canonical(file, ec) == std::filesystem::weakly_canonical(path, ec)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("sink '", sink, "' would overwrite the input ", file));
+      }
+    }
+  }
+  DirectoryOutputFactory outputs(options.output_dir, graph.sink_files());
   RunOptions run;
   run.threads = options.threads;
   run.batch_size = options.batch_size;

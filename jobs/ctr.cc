@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "engine/job_builder.h"
 #include "engine/job_registry.h"
@@ -105,6 +106,7 @@ struct UserDayAcc {
 // What the user stage knows of a user at an impression.
 struct UserView {
   int64_t session_listens = 0;
+  int64_t session_ads = 0;  // impressions earlier in the session
   GenreCounts genres_1h, genres_24h;
   std::vector<std::string> last_artists;  // oldest first
   int64_t impressions_24h = 0;
@@ -124,6 +126,7 @@ struct UserSession {
   // arrive a little out of order, and an impression counts only the listens
   // before it.
   std::vector<int64_t> listens;
+  std::vector<int64_t> ads;  // times of the latest impressions, the same way
   // Recent impressions: (ts, imp, ad, category), by arrival.
   std::vector<std::tuple<int64_t, std::string, std::string, std::string>> impressions;
   int64_t expires = kMinEventTime;  // when none of it can matter any more
@@ -150,10 +153,10 @@ struct Featured {
 EDDY_CODEC(eddy::ctr::GenreCounts, n);
 EDDY_CODEC(eddy::ctr::Featured, impression, input, audit, fields, ts);
 EDDY_CODEC(eddy::ctr::UserDayAcc, genres, artists, impressions, clicks);
-EDDY_CODEC(eddy::ctr::UserView, session_listens, genres_1h, genres_24h, last_artists,
+EDDY_CODEC(eddy::ctr::UserView, session_listens, session_ads, genres_1h, genres_24h, last_artists,
            impressions_24h, clicks_24h);
 EDDY_CODEC(eddy::ctr::Staged, event, user);
-EDDY_CODEC(eddy::ctr::UserSession, listens, impressions, expires, timer);
+EDDY_CODEC(eddy::ctr::UserSession, listens, ads, impressions, expires, timer);
 EDDY_CODEC(eddy::ctr::AdAcc, impressions, clicks);
 
 namespace eddy::ctr {
@@ -216,6 +219,7 @@ struct Settings {
   int64_t lateness_ms = 60 * 1000;
   int bits = 20;
   bool audit = false;
+  std::vector<std::string> ignore;  // feature fields or namespaces left out
   FieldDrift::Options field_drift;
 };
 
@@ -250,8 +254,7 @@ class UserStage {
     if (e.type == Event::kListen) {
       day_.Observe(e, ctx);
       hour_.Observe(e, ctx);
-      s.listens.insert(std::upper_bound(s.listens.begin(), s.listens.end(), ts), ts);
-      if (s.listens.size() > kSessionListens) s.listens.erase(s.listens.begin());
+      InsertBounded(s.listens, ts, kSessionListens);
       return;
     }
     // Impressions older than any click can be for are forgotten.
@@ -277,7 +280,8 @@ class UserStage {
     const UserDayAcc day = day_.Serve(e, ctx);
     const GenreCounts hour = hour_.Serve(e, ctx);
     UserView& u = out.user;
-    u.session_listens = SessionListens(s, ts);
+    CountSession(s, ts, u);
+    InsertBounded(s.ads, ts, kSessionAds);
     u.genres_1h = hour;
     u.genres_24h = day.genres;
     u.last_artists = LastArtists::Result(day.artists);
@@ -302,15 +306,36 @@ class UserStage {
 
  private:
   static constexpr size_t kSessionListens = 256;
+  static constexpr size_t kSessionAds = 64;
 
-  // The listens of the session the user is in at `ts`: those before ts back
-  // to the last gap of over 30 min, if the latest is within 30 min of ts.
-  static int64_t SessionListens(const UserSession& s, EventTime ts) {
-    auto it = std::lower_bound(s.listens.begin(), s.listens.end(), ts);  // first >= ts
-    if (it == s.listens.begin() || ts - *(it - 1) > kSessionGapMs) return 0;
-    int64_t n = 1;
-    for (--it; it != s.listens.begin() && *it - *(it - 1) <= kSessionGapMs; --it) ++n;
-    return n;
+  // Inserts t into sorted times, keeping the latest `limit`.
+  static void InsertBounded(std::vector<int64_t>& times, int64_t t, size_t limit) {
+    times.insert(std::upper_bound(times.begin(), times.end(), t), t);
+    if (times.size() > limit) times.erase(times.begin());
+  }
+
+  // The session the user is in at `ts`: the user's listens and impressions
+  // before ts, back to the last gap of over 30 min (none if the latest is
+  // over 30 min before ts). Counts its listens and impressions.
+  static void CountSession(const UserSession& s, EventTime ts, UserView& u) {
+    auto l = std::lower_bound(s.listens.begin(), s.listens.end(), ts);  // first >= ts
+    auto a = std::lower_bound(s.ads.begin(), s.ads.end(), ts);
+    u.session_listens = u.session_ads = 0;
+    int64_t after = ts;  // the session's earliest activity so far
+    while (l != s.listens.begin() || a != s.ads.begin()) {
+      // The latest activity not yet counted.
+      const bool listen = a == s.ads.begin() || (l != s.listens.begin() && *(l - 1) >= *(a - 1));
+      const int64_t t = listen ? *(l - 1) : *(a - 1);
+      if (after - t > kSessionGapMs) break;
+      after = t;
+      if (listen) {
+        --l;
+        ++u.session_listens;
+      } else {
+        --a;
+        ++u.session_ads;
+      }
+    }
   }
 
   using DayLookback = Lookback<std::string, Event, UserDayAgg, void (*)(UserDayAcc&, const Event&, EventTime)>;
@@ -322,14 +347,18 @@ class UserStage {
 };
 
 // Fields compared by the feature drift (FieldValue::field).
-// (Not the hour: its distribution moves with every window by design.)
+// (Not the hour: its distribution moves with every window by design. Not
+// the ads' smoothed CTRs: most impressions go to a few popular ads, so the
+// distribution is a few point masses that wander with each ad's clicks, and
+// its PSI reached 0.44 on a stream without drift; the ads shown are watched
+// as the `ad` field.)
 enum DriftField : uint32_t {
   kFieldCategory, kFieldSlot, kFieldDevice, kFieldTopGenre, kFieldAd,
-  kFieldSessionListens, kFieldListens1h, kFieldAdCtr24h, kDriftFields
+  kFieldSessionListens, kFieldListens1h, kDriftFields
 };
 const char* const kDriftFieldNames[] = {"category",        "slot",       "device",
                                         "top_genre_1h",    "ad",         "session_listens",
-                                        "listens_1h",      "ad_ctr_24h"};
+                                        "listens_1h"};
 
 // Smoothed CTR prior: 1 click in 30 impressions.
 constexpr double kPriorClicks = 1;
@@ -345,7 +374,7 @@ class AdStage {
              &AdAgg::Add, "ad_24h"),
         hour_(absl::Hours(1), absl::Minutes(1), absl::Milliseconds(settings_->lateness_ms),
               &AdAgg::Add, "ad_1h"),
-        space_(MakeSpace(settings_->bits)),
+        space_(*MakeSpace(*settings_)),
         builder_(space_.get(), settings_->audit) {}
   AdStage(const AdStage& other) : AdStage(other.settings_) {}
 
@@ -382,22 +411,26 @@ class AdStage {
     hour_.OnTimer(t, ctx);
   }
 
- private:
   enum Field {
-    kListens1h, kListens24h, kLastArtists, kSession, kUserImpressions, kUserClicks,  // user
+    kListens1h, kListens24h, kLastArtists, kSession, kSessionAds, kUserImpressions,  // user
+    kUserClicks, kUserCtr24h, kUserId,
     kTaste,                                                                          // taste
     kAdId, kAdvertiser, kAdImpressions1h, kAdImpressions24h, kAdCtr1h, kAdCtr24h,    // ad
     kCategory, kSlot, kHour, kDevice
   };
 
-  static std::shared_ptr<const FeatureSpace> MakeSpace(int bits) {
-    auto space = std::make_shared<FeatureSpace>(bits);
+  // The feature space; errors: an ignored name that is no field or namespace.
+  static absl::StatusOr<std::shared_ptr<const FeatureSpace>> MakeSpace(const Settings& settings) {
+    auto space = std::make_shared<FeatureSpace>(settings.bits);
     space->AddField("user", "listens_1h.genre");
     space->AddField("user", "listens_24h.genre");
     space->AddField("user", "last_artists");
     space->AddField("user", "session_listens");
+    space->AddField("user", "session_ads");
     space->AddField("user", "impressions_24h");
     space->AddField("user", "clicks_24h");
+    space->AddField("user", "ctr_24h");  // smoothed, relative to the prior
+    space->AddField("user", "id");
     space->AddField("taste", "genre_1h");  // share of the last hour's listens
     space->AddField("ad", "id");
     space->AddField("ad", "advertiser");
@@ -411,20 +444,26 @@ class AdStage {
     space->AddField("context", "device");
     space->AddCross("taste", "category");  // the user's recent genres x the ad's category
     space->AddCross("slot", "category");
-    return space;
+    for (const std::string& name : settings.ignore) {
+      if (absl::Status s = space->Ignore(name); !s.ok()) return absl::InvalidArgumentError(absl::StrCat("ctr: --param ignore: ", s.message()));
+    }
+    return std::shared_ptr<const FeatureSpace>(std::move(space));
   }
+
+ private:
 
   static float Log2p1(int64_t n) { return static_cast<float>(std::log2(1.0 + static_cast<double>(n))); }
 
-  static double SmoothedCtr(const AdAcc& a) {
-    return (kPriorClicks + static_cast<double>(a.clicks)) /
-           (kPriorImpressions + static_cast<double>(a.impressions));
+  static double SmoothedCtr(int64_t clicks, int64_t impressions) {
+    return (kPriorClicks + static_cast<double>(clicks)) / (kPriorImpressions + static_cast<double>(impressions));
   }
+  static double SmoothedCtr(const AdAcc& a) { return SmoothedCtr(a.clicks, a.impressions); }
 
   void Build(const Staged& s, const AdAcc& day, const AdAcc& hour, Featured& out) {
     const Event& e = s.event;
     const UserView& u = s.user;
     builder_.Clear();
+    const double prior = kPriorClicks / kPriorImpressions;
     // Counts enter as log2(1 + n): a heavy listener's hundreds of plays
     // would otherwise swamp the linear model's other terms.
     for (const auto& [g, k] : u.genres_1h.n) builder_.Add(kListens1h, g, Log2p1(k));
@@ -432,7 +471,10 @@ class AdStage {
     for (const std::string& a : u.last_artists) builder_.Add(kLastArtists, a);
     builder_.AddLogBucket(kSession, static_cast<double>(u.session_listens));
     builder_.AddLogBucket(kUserImpressions, static_cast<double>(u.impressions_24h));
+    builder_.AddLogBucket(kSessionAds, static_cast<double>(u.session_ads));
     builder_.AddLogBucket(kUserClicks, static_cast<double>(u.clicks_24h));
+    builder_.AddNumeric(kUserCtr24h, std::log(SmoothedCtr(u.clicks_24h, u.impressions_24h) / prior));
+    builder_.Add(kUserId, e.user);
     const int64_t listens_1h = u.genres_1h.Total();
     std::string top_genre;
     int64_t top = 0;
@@ -447,9 +489,8 @@ class AdStage {
     builder_.Add(kAdvertiser, e.advertiser);
     builder_.AddLogBucket(kAdImpressions1h, static_cast<double>(hour.impressions));
     builder_.AddLogBucket(kAdImpressions24h, static_cast<double>(day.impressions));
-    const double prior = kPriorClicks / kPriorImpressions;
-    builder_.AddNumeric(kAdCtr1h, SmoothedCtr(hour) / prior);
-    builder_.AddNumeric(kAdCtr24h, SmoothedCtr(day) / prior);
+    builder_.AddNumeric(kAdCtr1h, std::log(SmoothedCtr(hour) / prior));
+    builder_.AddNumeric(kAdCtr24h, std::log(SmoothedCtr(day) / prior));
     builder_.Add(kCategory, e.category);
     builder_.Add(kSlot, e.slot);
     const int64_t hour_of_day = ((e.ts / 3600000) % 24 + 24) % 24;
@@ -482,7 +523,6 @@ class AdStage {
         {kFieldAd, false, category(e.ad)},
         {kFieldSessionListens, true, static_cast<double>(u.session_listens)},
         {kFieldListens1h, true, static_cast<double>(listens_1h)},
-        {kFieldAdCtr24h, true, SmoothedCtr(day)},
     };
     if (!top_genre.empty()) out.fields.push_back({kFieldTopGenre, false, category(top_genre)});
   }
@@ -566,11 +606,11 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
   if (bits < 1 || bits > 28) return absl::InvalidArgumentError("ctr: --bits must be 1..28");
   settings->bits = static_cast<int>(bits);
   EDDY_ASSIGN_OR_RETURN(settings->attribution_ms, config.GetInt("attribution_ms", settings->attribution_ms));
-  const std::string audit = config.GetString("audit", "false");
-  if (audit != "true" && audit != "false") {
-    return absl::InvalidArgumentError("ctr: --audit takes no value");
-  }
-  settings->audit = audit == "true";
+  const std::string audit_file = config.GetString("audit", "");
+  if (audit_file == "true") return absl::InvalidArgumentError("ctr: --audit needs a file");
+  settings->audit = !audit_file.empty();
+  settings->ignore = absl::StrSplit(config.GetString("ignore", ""), ',', absl::SkipEmpty());
+  EDDY_RETURN_IF_ERROR(AdStage::MakeSpace(*settings).status());
   // A day's warm-up (~40k impressions at the generator's default rate: the
   // features' 24 h windows fill), then reference and windows of about half
   // a day.
@@ -647,6 +687,7 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
           .KeyBy("by_ad", [](const Staged& s) { return s.event.ad; })
           .Process("ad_features", AdStage(settings));
   if (settings->audit) {
+    job.SinkToFile("audit", audit_file);
     featured.Filter("audited", [](const Featured& f) { return f.impression; })
         .Sink("audit", [](const Featured& f, std::string& line) { line.append(f.audit); });
   }
@@ -702,6 +743,6 @@ EDDY_REGISTER_JOB_WITH_FLAGS(
      {"bits", FlagDef::kValue, "2^bits weights (default 20)"},
      {"drift", FlagDef::kValue,
       "page-hinkley (default: on the excess logloss), adwin or ddm (on the 0/1 error)"},
-     {"audit", FlagDef::kBool, "write every impression's named features to the audit output"}});
+     {"audit", FlagDef::kValue, "write every impression's named features and values to this file"}});
 
 }  // namespace eddy::ctr

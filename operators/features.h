@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "engine/json_writer.h"
@@ -84,6 +85,7 @@ class FeatureSpace {
     int ns = 0;  // namespace number
     uint64_t seed = 0;
     std::string name;  // "ns.name"
+    bool ignored = false;  // left out of every vector (Ignore)
   };
 
   explicit FeatureSpace(int bits) : bits_(bits < 1 ? 1 : bits > 31 ? 31 : bits) {}
@@ -99,6 +101,22 @@ class FeatureSpace {
   // Crosses namespaces `a` and `b` (declared by their fields, or later).
   void AddCross(absl::string_view a, absl::string_view b) {
     crosses_.emplace_back(Namespace(a), Namespace(b));
+  }
+
+  // Leaves a field ("ns.name") or a whole namespace ("ns") out of every
+  // vector, as Vowpal Wabbit's --ignore: to measure what a feature is worth
+  // or to drop one that only adds noise, without changing the job.
+  absl::Status Ignore(absl::string_view name) {
+    bool found = false;
+    for (Field& f : fields_) {
+      const absl::string_view full = f.name;
+      if (full == name || (full.size() > name.size() && full.substr(0, name.size()) == name &&
+                           full[name.size()] == '.' && namespace_names_[f.ns] == name)) {
+        f.ignored = found = true;
+      }
+    }
+    if (!found) return absl::InvalidArgumentError(absl::StrCat("no feature field or namespace '", name, "'"));
+    return absl::OkStatus();
   }
 
   int bits() const { return bits_; }
@@ -139,6 +157,7 @@ class FeatureBuilder {
   // field=value with `weight`.
   void Add(int field, absl::string_view value, float weight = 1) {
     const FeatureSpace::Field& f = space_->field(field);
+    if (f.ignored) return;
     const uint64_t h = XXH3_64bits_withSeed(value.data(), value.size(), f.seed);
     Push(f.ns, h, weight);
     if (audit_) Audit(absl::StrCat(f.name, "=", value), weight);
@@ -146,8 +165,8 @@ class FeatureBuilder {
   // The field itself with a numeric weight (NaN and infinities are left out:
   // a model must not see them).
   void AddNumeric(int field, double x) {
-    if (!std::isfinite(x)) return;
     const FeatureSpace::Field& f = space_->field(field);
+    if (!std::isfinite(x) || f.ignored) return;
     Push(f.ns, f.seed, static_cast<float>(x));
     if (audit_) Audit(f.name, static_cast<float>(x));
   }

@@ -219,12 +219,15 @@ class DriftMonitor {
   // Once per metrics window [start, end) (positions as in Observe):
   // prediction drift (the window's calibration against the band) and a
   // ranking drop (its AUC against the recent windows'). Windows with fewer
-  // than 30 positives say too little and are skipped. Returns the alerts
+  // than 30 positives say too little and are skipped, and so is the first
+  // window's calibration: the model has hardly learned yet (a run starting
+  // from nothing scores its first window at its prior). Returns the alerts
   // raised.
   int ObserveWindow(const BinaryMetrics& window, int64_t start, int64_t end,
                     std::vector<std::string>* alerts) {
     if (kind_ == Kind::kNone || window.positives() < 30) return 0;
-    return ObserveCalibration(window, start, end, alerts) + ObserveAuc(window, start, end, alerts);
+    const int calibration = ++windows_ > 1 ? ObserveCalibration(window, start, end, alerts) : 0;
+    return calibration + ObserveAuc(window, start, end, alerts);
   }
 
  private:
@@ -233,9 +236,12 @@ class DriftMonitor {
     const double c = window.calibration();
     // Outside the band, and by more than chance: the positives a calibrated
     // model expects (its scores' sum, = c * positives) differ from those seen
-    // by over 3 standard deviations (Poisson: sqrt of the expected count).
+    // by over 4 standard deviations (Poisson: sqrt of the expected count).
+    // Not 3: a run judges hundreds of windows (24 a day), and 3 sigma
+    // (two-sided p = 0.0027 a window) gave the CTR job a false alarm in one
+    // of its 260 stationary windows; 4 sigma is p = 6e-5.
     const double expected = c * window.positives();
-    const bool significant = std::fabs(window.positives() - expected) > 3 * std::sqrt(expected);
+    const bool significant = std::fabs(window.positives() - expected) > 4 * std::sqrt(expected);
     const bool firing = !(c >= 1 / band_ && c <= band_) && significant;
     std::optional<bool> emit = calibration_episode_.Observe(firing, end - 1);
     if (!emit.has_value()) return 0;
@@ -253,7 +259,7 @@ class DriftMonitor {
   }
 
   // The model ranks worse than it did: the window's AUC below the mean AUC
-  // of the last (up to 24) windows outside an episode by more than 4
+  // of the last (up to 12) windows outside an episode by more than 4
   // standard errors of the window's AUC (Hanley & McNeil, "The Meaning and
   // Use of the Area under a ROC Curve", Radiology 1982), after 6 such
   // windows; the episode lasts while it stays 2 standard errors below. A
@@ -278,7 +284,7 @@ class DriftMonitor {
     }
     if (!firing) {
       recent_auc_.push_back(auc);
-      if (recent_auc_.size() > 24) recent_auc_.erase(recent_auc_.begin());
+      if (recent_auc_.size() > kAucBaselineWindows) recent_auc_.erase(recent_auc_.begin());
     }
     std::optional<bool> emit = auc_episode_.Observe(firing, end - 1);
     if (!emit.has_value()) return 0;
@@ -295,6 +301,7 @@ class DriftMonitor {
   }
 
   static constexpr int64_t kRecent = 1000;
+  static constexpr size_t kAucBaselineWindows = 12;
 
   drift::Alert Base(int64_t position) const {
     drift::Alert a;
@@ -318,6 +325,7 @@ class DriftMonitor {
   drift::Episode calibration_episode_;
   drift::Episode auc_episode_;
   std::vector<double> recent_auc_;  // windows outside an AUC episode
+  int64_t windows_ = 0;             // windows judged (with 30 positives)
   std::vector<uint8_t> recent_ = std::vector<uint8_t>(kRecent, 0);
   int64_t recent_errors_ = 0;
   int64_t count_ = 0;

@@ -161,6 +161,42 @@ TEST_F(FileSinkTest, DirectoryOutputFactoryKeepsOutputsApart) {
   EXPECT_EQ(ReadBytes(Path("late_events.jsonl")), "B\n");
 }
 
+// A sink the job sends to a file of its own (JobBuilder::SinkToFile) goes
+// there, also when resumed; the others stay in the directory.
+TEST_F(FileSinkTest, DirectoryOutputFactoryWritesAGivenSinkToItsFile) {
+  DirectoryOutputFactory factory(dir_, {{"audit", Path("elsewhere.log")}});
+  auto a = factory.Open("audit");
+  auto b = factory.Open("counts");
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_TRUE((*a)->Write("A").ok());
+  EXPECT_TRUE((*b)->Write("B").ok());
+  ASSERT_TRUE((*a)->Sync().ok());
+  EXPECT_TRUE((*a)->Write("lost").ok());
+  EXPECT_TRUE((*a)->Close().ok());
+  EXPECT_TRUE((*b)->Close().ok());
+  EXPECT_EQ(ReadBytes(Path("elsewhere.log")), "A\nlost\n");
+  EXPECT_EQ(ReadBytes(Path("counts.jsonl")), "B\n");
+  EXPECT_FALSE(fs::exists(Path("audit.jsonl")));
+  auto resumed = factory.Resume("audit", 2);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_TRUE((*resumed)->Write("C").ok());
+  EXPECT_TRUE((*resumed)->Close().ok());
+  EXPECT_EQ(ReadBytes(Path("elsewhere.log")), "A\nC\n");
+}
+
+// AppendJsonLinesFile keeps what the file held.
+TEST_F(FileSinkTest, AppendKeepsTheFilesLines) {
+  for (const char* line : {"one", "two"}) {
+    auto w = AppendJsonLinesFile(Path("log.jsonl"));
+    ASSERT_TRUE(w.ok()) << w.status();
+    EXPECT_TRUE((*w)->Write(line).ok());
+    EXPECT_TRUE((*w)->Close().ok());
+  }
+  EXPECT_EQ(ReadBytes(Path("log.jsonl")), "one\ntwo\n");
+  EXPECT_FALSE(AppendJsonLinesFile(Path("log.jsonl.gz")).ok());
+}
+
 TEST_F(FileSinkTest, DirectoryOutputFactoryInMissingDirectoryFails) {
   DirectoryOutputFactory factory(Path("missing"));
   auto w = factory.Open("out");

@@ -70,6 +70,44 @@ TEST(FeaturesTest, IndicesFollowTheDocumentedHashAndAuditNamesMatch) {
   EXPECT_EQ(again.Finish().size(), 0u);
 }
 
+// Ignore leaves a field, or every field of a namespace, out of the vector,
+// its crosses and the audit, as Vowpal Wabbit's --ignore; other fields keep
+// their indices. An unknown name is an error.
+TEST(FeaturesTest, IgnoredFieldsAndNamespacesAreLeftOut) {
+  const auto build = [](FeatureSpace& space) {
+    const int genre = space.AddField("user", "genre");
+    const int id = space.AddField("user", "id");
+    const int category = space.AddField("ad", "category");
+    space.AddCross("user", "ad");
+    return std::vector<int>{genre, id, category};
+  };
+  const auto names = [](const FeatureSpace& space, const std::vector<int>& f) {
+    FeatureBuilder b(&space, /*audit=*/true);
+    b.Clear();
+    b.Add(f[0], "jazz");
+    b.Add(f[1], "u1");
+    b.AddNumeric(f[1], 2);
+    b.Add(f[2], "concerts");
+    const SparseVector& v = b.Finish();
+    std::vector<std::string> out;
+    for (size_t i = 0; i < v.size(); ++i) out.push_back(absl::StrCat(b.audit()[i].name, "@", v.index[i]));
+    return out;
+  };
+  FeatureSpace all(18), no_id(18), no_user(18);
+  const std::vector<int> f = build(all);
+  build(no_id);
+  build(no_user);
+  ASSERT_TRUE(no_id.Ignore("user.id").ok());
+  ASSERT_TRUE(no_user.Ignore("user").ok());
+  const std::vector<std::string> with = names(all, f);
+  ASSERT_EQ(with.size(), 7u);  // 4 plain, 3 crosses
+  EXPECT_EQ(names(no_id, f), (std::vector<std::string>{with[0], with[3], with[4]}));
+  EXPECT_EQ(names(no_user, f), (std::vector<std::string>{with[3]}));
+  EXPECT_FALSE(all.Ignore("user.genr").ok());
+  EXPECT_FALSE(all.Ignore("use").ok());
+  EXPECT_FALSE(all.Ignore("genre").ok());
+}
+
 TEST(FeaturesTest, LogBucketsAndNonFiniteValues) {
   FeatureSpace space(20);
   const int f = space.AddField("user", "listens_24h");

@@ -360,6 +360,9 @@ const char* const kDriftFieldNames[] = {"category",        "slot",       "device
                                         "top_genre_1h",    "ad",         "session_listens",
                                         "listens_1h"};
 
+// The events' out-of-orderness bound (the watermark's delay).
+constexpr int64_t kOutOfOrderMs = 5000;
+
 // Smoothed CTR prior: 1 click in 30 impressions.
 constexpr double kPriorClicks = 1;
 constexpr double kPriorImpressions = 30;
@@ -632,6 +635,7 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
   learner->id_name = "imp";
   learner->attribution_ms = settings->attribution_ms;
   learner->label_wait_ms = 60 * 1000;
+  learner->label_grace_ms = kOutOfOrderMs;
   // The model starts at the prior click rate (the smoothed CTR's, 1/30),
   // not 0.5: it learns nothing until the first attribution windows close.
   learner->initial_margin = std::log(kPriorClicks / (kPriorImpressions - kPriorClicks));
@@ -680,7 +684,8 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
   JobBuilder job("ctr");
   auto featured =
       job.Source<Event>("events", ParseEvent)
-          .WithEventTime(&Event::ts, EventTimeOptions{absl::Seconds(5), absl::Milliseconds(settings->lateness_ms),
+          .WithEventTime(&Event::ts, EventTimeOptions{absl::Milliseconds(kOutOfOrderMs),
+                                                      absl::Milliseconds(settings->lateness_ms),
                                                       absl::Minutes(1)})
           .KeyBy("by_user", &Event::user)
           .Process("user_features", UserStage(settings))

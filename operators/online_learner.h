@@ -378,13 +378,17 @@ struct DelayedLabelState {
   std::map<std::pair<EventTime, std::string>, bool> label_expiry;
   std::map<EventTime, BinaryMetrics> windows;               // by window start
   uint64_t duplicate_labels = 0;
+  // By window start: the latest model version that scored one of its
+  // examples (the window's "model_version": fixed by the predictions, not
+  // by when the window's timer fires).
+  std::map<EventTime, uint64_t> window_versions;
 };
 
 }  // namespace eddy
 
 EDDY_CODEC(eddy::HeldExample, ts, index, value, weight, p, version, labeled);
 EDDY_CODEC(eddy::DelayedLabelState, total, scored, alerts, examples, expiry, labels, label_expiry,
-           windows, duplicate_labels);
+           windows, duplicate_labels, window_versions);
 EDDY_CODEC(eddy::LearnerInput, kind, id, x, weight, extra);
 
 namespace eddy {
@@ -396,6 +400,10 @@ struct DelayedLabelOptions {
   double initial_margin = 0;      // a new model's bias (Model::InitBias): its prior
   int64_t attribution_ms = 30 * 60 * 1000;
   int64_t label_wait_ms = 60 * 1000;
+  // How long after its attribution window closes an example waits for a
+  // click that arrives out of order before it is learned: at least the
+  // input's out-of-orderness bound.
+  int64_t label_grace_ms = 0;
   int64_t metrics_window_ms = 60 * 60 * 1000;
   DriftMonitor::Kind drift = DriftMonitor::Kind::kNone;
   int64_t drift_cooldown_ms = 60 * 60 * 1000;
@@ -424,6 +432,13 @@ class DelayedLabelLearner {
     Model* model = GetModel();
     DelayedLabelState& s = held_.GetOrCreate();
     const EventTime ts = ctx.timestamp();
+    // What closed before this record is learned first, whether or not a
+    // timer has done it yet: the model that scores a record has learned
+    // exactly the examples whose window (+ grace) closed at or before its
+    // time, in the order they closed. Timers fire wherever a batch ends,
+    // so without this a run's predictions depended on its batch sizes
+    // (and a live run's differed from replay's).
+    LearnClosed(ts, *model, s, ctx);
     if (in.kind == LearnerInput::kExample) {
       if (s.examples.count(in.id) > 0) {
         ctx.DeadLetter("duplicate example id", absl::StrCat("{\"id\":", Quoted(in.id), "}"));
@@ -450,7 +465,7 @@ class DelayedLabelLearner {
       ctx.Emit(Out{Out::kPrediction, std::move(json)});
       const EventTime expiry = ts + options_->attribution_ms;
       s.expiry[{expiry, in.id}] = true;
-      ctx.RegisterTimer(expiry);
+      ctx.RegisterTimer(expiry + options_->label_grace_ms);
       // A label that came first.
       auto label = s.labels.find(in.id);
       if (label != s.labels.end()) {
@@ -495,15 +510,7 @@ class DelayedLabelLearner {
     DelayedLabelState* s = held_.Mutable();
     if (s == nullptr) return;
     Model* model = GetModel();
-    // Examples whose window closed: learned from now, positive or negative.
-    while (!s->expiry.empty() && s->expiry.begin()->first.first <= t) {
-      const std::string id = s->expiry.begin()->first.second;
-      s->expiry.erase(s->expiry.begin());
-      auto it = s->examples.find(id);
-      if (it == s->examples.end()) continue;
-      Learn(*model, *s, id, it->second, it->second.labeled ? 1.0f : 0.0f, t, ctx);
-      s->examples.erase(it);
-    }
+    LearnClosed(t, *model, *s, ctx);
     // Labels whose example never came.
     while (!s->label_expiry.empty() && s->label_expiry.begin()->first.first <= t) {
       const std::string id = s->label_expiry.begin()->first.second;
@@ -515,15 +522,31 @@ class DelayedLabelLearner {
       s->labels.erase(it);
     }
     // Metrics windows whose every label is known.
-    while (!s->windows.empty() &&
-           s->windows.begin()->first + options_->metrics_window_ms - 1 + options_->attribution_ms <= t) {
-      EmitWindow(*s, s->windows.begin()->first, s->windows.begin()->second, *model, ctx);
+    while (!s->windows.empty() && s->windows.begin()->first + options_->metrics_window_ms - 1 +
+                                          options_->attribution_ms + options_->label_grace_ms <= t) {
+      EmitWindow(*s, s->windows.begin()->first, s->windows.begin()->second, ctx);
+      s->window_versions.erase(s->windows.begin()->first);
       s->windows.erase(s->windows.begin());
     }
     if (options_->report) options_->report(*s, *model);
   }
 
  private:
+  // Learns every held example whose window + grace closed at or before `t`,
+  // positive or negative, in the order of their window ends ("learned_at":
+  // the window's end).
+  void LearnClosed(EventTime t, Model& model, DelayedLabelState& s, ProcessContext<int, Out>& ctx) {
+    while (!s.expiry.empty() && s.expiry.begin()->first.first + options_->label_grace_ms <= t) {
+      const EventTime expiry = s.expiry.begin()->first.first;
+      const std::string id = s.expiry.begin()->first.second;
+      s.expiry.erase(s.expiry.begin());
+      auto it = s.examples.find(id);
+      if (it == s.examples.end()) continue;
+      Learn(model, s, id, it->second, it->second.labeled ? 1.0f : 0.0f, expiry, ctx);
+      s.examples.erase(it);
+    }
+  }
+
   static std::string Quoted(const std::string& s) {
     std::string out;
     AppendJsonString(out, s);
@@ -557,9 +580,12 @@ class DelayedLabelLearner {
                                        options_->metrics_window_ms;
     BinaryMetrics& w = s.windows[start];
     if (w.count() == 0) {
-      ctx.RegisterTimer(start + options_->metrics_window_ms - 1 + options_->attribution_ms);
+      ctx.RegisterTimer(start + options_->metrics_window_ms - 1 + options_->attribution_ms +
+                        options_->label_grace_ms);
     }
     w.Add(h.p, label, h.weight);
+    uint64_t& version = s.window_versions[start];
+    version = std::max(version, h.version);
     s.total.Add(h.p, label, h.weight);
     std::string json;
     JsonObjectWriter j(json);
@@ -576,10 +602,10 @@ class DelayedLabelLearner {
     for (std::string& a : alerts) ctx.Emit(Out{Out::kAlert, std::move(a)});
   }
 
-  void EmitWindow(DelayedLabelState& s, EventTime start, const BinaryMetrics& m, const Model& model,
+  void EmitWindow(DelayedLabelState& s, EventTime start, const BinaryMetrics& m,
                   ProcessContext<int, Out>& ctx) {
     ctx.Emit(Out{Out::kMetrics,
-                 MetricsJson(m, start, start + options_->metrics_window_ms, model.version())});
+                 MetricsJson(m, start, start + options_->metrics_window_ms, s.window_versions[start])});
     std::vector<std::string> alerts;
     s.alerts += static_cast<uint64_t>(
         drift_.ObserveWindow(m, start, start + options_->metrics_window_ms, &alerts));

@@ -250,7 +250,7 @@ TEST(CtrJobTest, EveryImpressionsFeaturesEqualABruteForceOverEarlierEvents) {
   EXPECT_GT(out_of_order, 0u) << "no listen arrived before an impression it followed";
 }
 
-TEST(CtrJobTest, OneAndTwoThreadsGiveTheSamePredictionsAndEveryBadLineIsADeadLetter) {
+TEST(CtrJobTest, ThreadsAndBatchSizesGiveTheSamePredictionsAndEveryBadLineIsADeadLetter) {
   const std::string dir = MakeScratchDir("ctr_threads");
   const std::string input = Generate(dir, "--events 60000 --seed 2 --malformed-rate 0.01");
   ASSERT_EQ(Replay(dir, input, "one").exit_code, 0);
@@ -260,6 +260,12 @@ TEST(CtrJobTest, OneAndTwoThreadsGiveTheSamePredictionsAndEveryBadLineIsADeadLet
   EXPECT_GT(one.size(), 10000u);
   EXPECT_EQ(FileLines(dir + "/two/predictions.jsonl"), one);
   EXPECT_EQ(FileLines(dir + "/two/metrics.jsonl"), FileLines(dir + "/one/metrics.jsonl"));
+  // Nor do batch sizes change anything (the learner learns what closed
+  // before each record, wherever the batches end).
+  const auto small = Replay(dir, input, "small", "--batch-size 7");
+  ASSERT_EQ(small.exit_code, 0) << small.err;
+  EXPECT_EQ(FileLines(dir + "/small/predictions.jsonl"), one);
+  EXPECT_EQ(FileLines(dir + "/small/metrics.jsonl"), FileLines(dir + "/one/metrics.jsonl"));
 
   // Every line that does not parse is a dead letter with its origin (file
   // and line) and reason, and so is every click whose impression was lost.

@@ -101,6 +101,7 @@ TEST(DelayedLabelLearnerTest, LabelsMatchBruteForceOnRandomOutOfOrderStreams) {
     options->model.bits = 8;
     options->attribution_ms = kWindow;
     options->label_wait_ms = 60 * 1000;
+    options->label_grace_ms = kDisorder;
     options->metrics_window_ms = kMetrics;
     testing::KeyedFeed<int, LearnerInput> feed;
     ProcessNode<int, LearnerInput, DelayedLabelLearner> node("learner", &feed,
@@ -143,7 +144,9 @@ TEST(DelayedLabelLearnerTest, LabelsMatchBruteForceOnRandomOutOfOrderStreams) {
 
     // Brute force over the kept events: the first arrival of an impression id
     // is the example; it is positive iff a kept click for it has a time in
-    // [its time, its time + window].
+    // [its time, its time + window] and arrives before any event with a time
+    // past the window + grace (the example is learned when the learner sees
+    // one: clicks that race ahead of the clock can end a window early).
     std::map<std::string, EventTime> example_ts;
     int duplicate_examples = 0;
     for (const Event& e : kept) {
@@ -153,10 +156,14 @@ TEST(DelayedLabelLearnerTest, LabelsMatchBruteForceOnRandomOutOfOrderStreams) {
     std::map<std::string, int> want_label;
     int dead_clicks = 0;
     for (const auto& [id, ts] : example_ts) want_label[id] = 0;
+    EventTime latest = kMinEventTime;  // of the events before
     for (const Event& e : kept) {
+      const EventTime before = latest;
+      latest = std::max(latest, e.ts);
       if (e.in.kind != LearnerInput::kLabel) continue;
       auto it = example_ts.find(e.in.id);
-      if (it != example_ts.end() && e.ts >= it->second && e.ts <= it->second + kWindow) {
+      if (it != example_ts.end() && e.ts >= it->second && e.ts <= it->second + kWindow &&
+          before < it->second + kWindow + kDisorder) {
         want_label[e.in.id] = 1;
       } else {
         ++dead_clicks;  // unknown id, or outside the window

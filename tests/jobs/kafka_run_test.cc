@@ -335,6 +335,51 @@ TEST_F(KafkaRunTest, LearnOnKafkaScoresEveryExampleAsReplayDoesAcrossARestart) {
   }
 }
 
+// `eddy run ctr` on Kafka (one input partition, every internal topic one
+// partition) predicts every impression exactly as `eddy replay ctr` does:
+// its four KeyBys go through repartition topics, its learner learns when
+// each example's window closes, and neither where the live batches end
+// nor where its timers fire changes a prediction. Its --audit file equals
+// replay's, and its metrics windows are replay's first ones (live, the
+// input never ends, so the last windows stay open).
+TEST_F(KafkaRunTest, CtrOnKafkaPredictsEveryImpressionAsReplayDoes) {
+  for (const char* t : {"ctr.events", "ctr.predictions", "ctr.metrics", "ctr.alerts",
+                        "ctr.feature_drift", "ctr.dlq", "ctr.late"}) {
+    ASSERT_TRUE(broker_->CreateTopic(t, 1).ok());
+  }
+  for (const char* k : {"by_user", "by_ad", "model", "drift"}) {
+    ASSERT_TRUE(broker_->CreateTopic(absl::StrCat("ctr.", k, ".repartition"), 1).ok());
+    ASSERT_TRUE(broker_->CreateTopic(absl::StrCat("ctr.", k, ".changelog"), 1).ok());
+  }
+  const std::string events = dir_ + "/ctr.jsonl";
+  auto r = RunCommand(absl::StrCat(EddyBinary(), " gen ctr --events 30000 --seed 4 --malformed-rate 0.002 --out ",
+                                   events), dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunCommand(absl::StrCat(EddyBinary(), " replay ctr --input ", events, " --output-dir ", dir_,
+                              "/replay --audit ", dir_, "/replay_audit.jsonl"), dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> want = Lines(ReadFileOrEmpty(dir_ + "/replay/predictions.jsonl"));
+  ASSERT_GT(want.size(), 5000u);
+  const std::vector<std::string> want_metrics = Lines(ReadFileOrEmpty(dir_ + "/replay/metrics.jsonl"));
+
+  ProduceWithKcat(events, "ctr.events");
+  std::vector<std::string> args = RunArgs(dir_ + "/state", {"--audit", dir_ + "/live_audit.jsonl"});
+  args[1] = "ctr";
+  const std::string log = dir_ + "/ctr.log";
+  const pid_t pid = SpawnEddy(args, log);
+  WaitForRecords("ctr.predictions", want.size());
+  kill(pid, SIGTERM);
+  ASSERT_EQ(WaitExit(pid), 0) << ReadFileOrEmpty(log);
+  EXPECT_EQ(ReadWithKcat("ctr.predictions"), want);
+  EXPECT_EQ(Lines(ReadFileOrEmpty(dir_ + "/live_audit.jsonl")),
+            Lines(ReadFileOrEmpty(dir_ + "/replay_audit.jsonl")));
+  const std::vector<std::string> metrics = ReadWithKcat("ctr.metrics");
+  ASSERT_GE(metrics.size(), 2u);
+  ASSERT_LE(metrics.size(), want_metrics.size());
+  EXPECT_EQ(metrics, std::vector<std::string>(want_metrics.begin(), want_metrics.begin() + metrics.size()));
+  EXPECT_EQ(ReadWithKcat("ctr.dlq").size(), Lines(ReadFileOrEmpty(dir_ + "/replay/dead_letters.jsonl")).size());
+}
+
 TEST_F(KafkaRunTest, TwoProcessesShareTheGroupAndOneSurvivesTheOthersKill) {
   const std::string first = Generate("first.jsonl", 6000, 3);
   const std::string rest = Generate("rest.jsonl", 6000, 4);

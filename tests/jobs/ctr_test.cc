@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "jobs/ctr_events.h"
 #include "tests/testing/command.h"
+#include "tests/testing/json_field.h"
 #include "tests/testing/replay_outputs.h"
 
 namespace eddy {
@@ -26,24 +27,11 @@ namespace {
 using ctr::Event;
 using testing::EddyBinary;
 using testing::FileLines;
+using testing::JsonField;
 using testing::MakeScratchDir;
 using testing::ReadFileOrEmpty;
 using testing::RunCommand;
 
-// The text of "key":<value> in a flat JSON line (a string without quotes).
-std::string Field(const std::string& json, const std::string& key) {
-  const std::string pat = "\"" + key + "\":";
-  const size_t at = json.find(pat);
-  if (at == std::string::npos) return "";
-  size_t begin = at + pat.size();
-  if (json[begin] == '"') {
-    ++begin;
-    return json.substr(begin, json.find('"', begin) - begin);
-  }
-  size_t end = begin;
-  while (end < json.size() && json[end] != ',' && json[end] != '}') ++end;
-  return json.substr(begin, end - begin);
-}
 
 std::string Generate(const std::string& dir, const std::string& flags) {
   const std::string path = dir + "/events.jsonl";
@@ -105,10 +93,10 @@ TEST(CtrGeneratorTest, SameSeedSameBytesAndAConsistentStreamWithItsTruth) {
   size_t truths = 0;
   for (const std::string& t : FileLines(dir + "/truth.jsonl")) {
     double p = 0;
-    ASSERT_TRUE(absl::SimpleAtod(Field(t, "p"), &p)) << t;
+    ASSERT_TRUE(absl::SimpleAtod(JsonField(t, "p"), &p)) << t;
     EXPECT_GT(p, 0);
     EXPECT_LT(p, 1);
-    truths += impressions.count(Field(t, "imp"));
+    truths += impressions.count(JsonField(t, "imp"));
   }
   EXPECT_EQ(truths, impressions.size());
   EXPECT_EQ(bytes.find("\"p\""), std::string::npos);
@@ -157,7 +145,7 @@ TEST(CtrJobTest, EveryImpressionsFeaturesEqualABruteForceOverEarlierEvents) {
   const int64_t h = 3600 * 1000;
   size_t checked = 0;
   for (const std::string& audit : FileLines(dir + "/audit.jsonl")) {
-    const size_t index = at.at(Field(audit, "imp"));
+    const size_t index = at.at(JsonField(audit, "imp"));
     const Event& imp = events[index];
     const int64_t ts = imp.ts;
     const int64_t from_1h = floor_to(ts - h, 60 * 1000), from_24h = floor_to(ts - 24 * h, 15 * 60 * 1000);
@@ -236,8 +224,8 @@ TEST(CtrJobTest, EveryImpressionsFeaturesEqualABruteForceOverEarlierEvents) {
          p = audit.find("{\"name\":\"", p + 1)) {
       const std::string entry = audit.substr(p, audit.find('}', p) - p + 1);
       double v = 0;
-      ASSERT_TRUE(absl::SimpleAtod(Field(entry, "value"), &v)) << entry;
-      got[Field(entry, "name")] += v;
+      ASSERT_TRUE(absl::SimpleAtod(JsonField(entry, "value"), &v)) << entry;
+      got[JsonField(entry, "name")] += v;
     }
     ASSERT_EQ(got.size(), want.size()) << audit;
     for (const auto& [name, v] : want) {
@@ -280,16 +268,16 @@ TEST(CtrJobTest, ThreadsAndBatchSizesGiveTheSamePredictionsAndEveryBadLineIsADea
   std::map<std::string, int> reasons;
   for (const std::string& d : dead) {
     EXPECT_NE(d.find("\"origin\":\""), std::string::npos) << d;
-    ++reasons[Field(d, "reason")];
+    ++reasons[JsonField(d, "reason")];
   }
   EXPECT_GT(bad, 300);
   EXPECT_EQ(static_cast<int>(dead.size()) - reasons["label for an unknown example id"], bad);
   EXPECT_GT(reasons.size(), 4u);
   const std::string summary = ReadFileOrEmpty(dir + "/one/summary.json");
-  EXPECT_EQ(Field(summary, "dead_letters"), std::to_string(dead.size()));
-  EXPECT_EQ(Field(summary, "impressions"), std::to_string(one.size()));
+  EXPECT_EQ(JsonField(summary, "dead_letters"), std::to_string(dead.size()));
+  EXPECT_EQ(JsonField(summary, "impressions"), std::to_string(one.size()));
   for (const char* key : {"clicks", "logloss", "auc", "calibration", "alerts", "events_per_second"}) {
-    EXPECT_FALSE(Field(summary, key).empty()) << key << " in " << summary;
+    EXPECT_FALSE(JsonField(summary, key).empty()) << key << " in " << summary;
   }
 }
 
@@ -304,18 +292,18 @@ TEST(CtrJobTest, AChangeOfTheClickModelIsAlertedAfterItAndNotBefore) {
   int64_t drift_ts = -1;
   for (const std::string& t : FileLines(dir + "/truth.jsonl")) {
     if (t.find("\"drift\":1") != std::string::npos) {
-      ASSERT_TRUE(absl::SimpleAtoi(Field(t, "ts"), &drift_ts));
+      ASSERT_TRUE(absl::SimpleAtoi(JsonField(t, "ts"), &drift_ts));
     }
   }
   ASSERT_GT(drift_ts, 0);
   ASSERT_EQ(Replay(dir, input, "drift").exit_code, 0);
   std::vector<int64_t> auc_alerts;
   for (const std::string& a : FileLines(dir + "/drift/alerts.jsonl")) {
-    if (Field(a, "state") != "alert") continue;
+    if (JsonField(a, "state") != "alert") continue;
     int64_t t = 0;
-    ASSERT_TRUE(absl::SimpleAtoi(Field(a, "event_time"), &t));
+    ASSERT_TRUE(absl::SimpleAtoi(JsonField(a, "event_time"), &t));
     EXPECT_GT(t, drift_ts) << "an alert before the change: " << a;
-    if (Field(a, "detector") == "auc") auc_alerts.push_back(t);
+    if (JsonField(a, "detector") == "auc") auc_alerts.push_back(t);
   }
   ASSERT_FALSE(auc_alerts.empty()) << ReadFileOrEmpty(dir + "/drift/alerts.jsonl");
   EXPECT_LT(auc_alerts[0], drift_ts + 4 * 3600 * 1000);
@@ -360,7 +348,7 @@ TEST(CtrJobTest, ReportIsOneSelfContainedFileAndCompareSetsRunsSideBySide) {
   for (const char* outside : {"<script", "src=", "href=", "@import", "url("}) {
     EXPECT_EQ(html.find(outside), std::string::npos) << outside;
   }
-  EXPECT_NE(html.find(Field(ReadFileOrEmpty(dir + "/ftrl/summary.json"), "impressions")),
+  EXPECT_NE(html.find(JsonField(ReadFileOrEmpty(dir + "/ftrl/summary.json"), "impressions")),
             std::string::npos);
   EXPECT_FALSE(FileLines(dir + "/ftrl/throughput.jsonl").empty());
 
@@ -390,8 +378,8 @@ TEST(CtrDemoTest, DemoRunsTheJobLiveAndLeavesAReport) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string summary = ReadFileOrEmpty(dir + "/demo/summary.json");
   int64_t events = 0, impressions = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(Field(summary, "events"), &events)) << summary;
-  ASSERT_TRUE(absl::SimpleAtoi(Field(summary, "impressions"), &impressions)) << summary;
+  ASSERT_TRUE(absl::SimpleAtoi(JsonField(summary, "events"), &events)) << summary;
+  ASSERT_TRUE(absl::SimpleAtoi(JsonField(summary, "impressions"), &impressions)) << summary;
   // (Lower bounds that hold under a sanitizer build, which is slower.)
   EXPECT_GT(events, 3000);
   EXPECT_GT(impressions, 300);

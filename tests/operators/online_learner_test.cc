@@ -19,10 +19,13 @@
 #include "engine/tag_merge.h"
 #include "engine/thread_pool.h"
 #include "gtest/gtest.h"
+#include "tests/testing/json_field.h"
 #include "tests/testing/feed.h"
 
 namespace eddy {
 namespace {
+
+using testing::JsonField;
 
 constexpr int64_t kWindow = 30 * 60 * 1000;   // attribution
 constexpr int64_t kMetrics = 60 * 60 * 1000;  // metrics windows
@@ -35,14 +38,6 @@ struct Event {
 };
 
 // A field of a JSON line (numbers and strings without escapes).
-std::string Field(const std::string& json, const std::string& name) {
-  const std::string key = "\"" + name + "\":";
-  size_t at = json.find(key);
-  if (at == std::string::npos) return "";
-  at += key.size();
-  if (json[at] == '"') return json.substr(at + 1, json.find('"', at + 1) - at - 1);
-  return json.substr(at, json.find_first_of(",}", at) - at);
-}
 
 TEST(DelayedLabelLearnerTest, LabelsMatchBruteForceOnRandomOutOfOrderStreams) {
   for (uint64_t seed = 1; seed <= 12; ++seed) {
@@ -174,21 +169,21 @@ TEST(DelayedLabelLearnerTest, LabelsMatchBruteForceOnRandomOutOfOrderStreams) {
     std::map<std::string, int> got_label;
     double metric_examples = 0, metric_positives = 0;
     for (const LearnerOutput& o : out) {
-      const std::string id = Field(o.json, "id");
+      const std::string id = JsonField(o.json, "id");
       if (o.kind == LearnerOutput::kPrediction) {
-        ASSERT_TRUE(predicted_p.emplace(id, Field(o.json, "p")).second) << "predicted twice: " << id;
+        ASSERT_TRUE(predicted_p.emplace(id, JsonField(o.json, "p")).second) << "predicted twice: " << id;
       } else if (o.kind == LearnerOutput::kLabeled) {
-        ASSERT_TRUE(got_label.emplace(id, std::stoi(Field(o.json, "label"))).second)
+        ASSERT_TRUE(got_label.emplace(id, std::stoi(JsonField(o.json, "label"))).second)
             << "learned twice: " << id;
-        EXPECT_EQ(Field(o.json, "p"), predicted_p[id]) << "learned with another score: " << id;
+        EXPECT_EQ(JsonField(o.json, "p"), predicted_p[id]) << "learned with another score: " << id;
         // Positive or not, learned when its attribution window closed.
-        EXPECT_EQ(std::stoll(Field(o.json, "learned_at")),
-                  std::stoll(Field(o.json, "ts")) + kWindow) << id;
+        EXPECT_EQ(std::stoll(JsonField(o.json, "learned_at")),
+                  std::stoll(JsonField(o.json, "ts")) + kWindow) << id;
       } else if (o.kind == LearnerOutput::kMetrics) {
         double v = 0;
-        ASSERT_TRUE(absl::SimpleAtod(Field(o.json, "examples"), &v));
+        ASSERT_TRUE(absl::SimpleAtod(JsonField(o.json, "examples"), &v));
         metric_examples += v;
-        ASSERT_TRUE(absl::SimpleAtod(Field(o.json, "positives"), &v));
+        ASSERT_TRUE(absl::SimpleAtod(JsonField(o.json, "positives"), &v));
         metric_positives += v;
       }
     }

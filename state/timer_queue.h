@@ -34,7 +34,6 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -73,10 +72,20 @@ class TimerQueue {
     Timer t{time, key_group, key};
     if (!deleted_.empty()) deleted_.erase(t);
     Bucket& b = buckets_[time];
-    // (A timer in the sorted part of a due bucket is found again when the
-    // bucket is next sorted, and dropped as a duplicate then.)
-    auto [it, inserted] = b.pending.insert(std::move(t));
-    if (inserted && dir_ != nullptr) journal_.emplace_back(true, *it);
+    if (dir_ != nullptr) journal_.emplace_back(true, t);
+    // Appended as they come; duplicates (windows register the same timer
+    // for every event of a key) are dropped when the bucket sorts, or once
+    // the new ones are twice as many as the distinct ones seen last: memory
+    // stays within twice the distinct timers, for a push_back per
+    // registration (a hash-set insertion here cost ~15% of a lookback).
+    b.pending.push_back(std::move(t));
+    if (b.pending.size() >= b.compact_at) {
+      SortPending(b);
+      b.pending.erase(std::unique(b.pending.begin(), b.pending.end()), b.pending.end());
+      b.pending_sorted = b.pending.size();
+      b.compact_at = std::max<size_t>(kMinCompaction, 2 * b.pending.size());
+    }
+    if (journal_.size() >= journal_compact_at_) CompactJournal();
   }
   void Delete(EventTime time, uint32_t key_group, const K& key) {
     if (buckets_.find(time) == buckets_.end()) return;
@@ -133,6 +142,7 @@ class TimerQueue {
 
   // Writes the registrations and deletions since the last snapshot.
   void Snapshot(StateDirectory::Batch& batch) {
+    CompactJournal();
     std::string key;
     for (const auto& [added, timer] : journal_) {
       key.clear();
@@ -169,7 +179,7 @@ class TimerQueue {
                                                           ": undecodable timer key"));
           return false;
         }
-        buckets_[t.time].pending.insert(std::move(t));
+        buckets_[t.time].pending.push_back(std::move(t));
         return true;
       });
       if (!s.ok()) return s;
@@ -188,11 +198,47 @@ class TimerQueue {
     EncodeTo(t.key, out);
   }
 
+  static constexpr size_t kMinCompaction = 1024;
+
   struct Bucket {
     std::vector<Timer> timers;  // sorted, unique; [0, head) fired
     size_t head = 0;
-    absl::flat_hash_set<Timer> pending;  // registered since the last sort
+    std::vector<Timer> pending;  // registered since the last sort
+    size_t pending_sorted = 0;   // pending[0, pending_sorted) is sorted
+    size_t compact_at = kMinCompaction;
   };
+
+  // The order of one bucket's timers (all of one time): Timer's order
+  // without comparing the times.
+  struct InBucket {
+    bool operator()(const Timer& a, const Timer& b) const {
+      return a.key_group != b.key_group ? a.key_group < b.key_group : a.key < b.key;
+    }
+  };
+
+  // Sorts `b.pending`: its unsorted tail, merged into its sorted head.
+  static void SortPending(Bucket& b) {
+    auto mid = b.pending.begin() + static_cast<std::ptrdiff_t>(b.pending_sorted);
+    std::sort(mid, b.pending.end(), InBucket());
+    std::inplace_merge(b.pending.begin(), mid, b.pending.end(), InBucket());
+    b.pending_sorted = b.pending.size();
+  }
+
+  // Keeps the last operation on each timer (in order: a registration
+  // after a deletion stands, and the other way round), so that a timer
+  // registered for every event is written once per checkpoint.
+  void CompactJournal() {
+    std::stable_sort(journal_.begin(), journal_.end(),
+                     [](const auto& a, const auto& b) { return a.second < b.second; });
+    size_t out = 0;
+    for (size_t i = 0; i < journal_.size(); ++i) {
+      if (i + 1 < journal_.size() && journal_[i + 1].second == journal_[i].second) continue;
+      if (out != i) journal_[out] = std::move(journal_[i]);
+      ++out;
+    }
+    journal_.resize(out);
+    journal_compact_at_ = std::max<size_t>(4096, 2 * out);
+  }
 
   // Orders deleted timers, and finds those of one time.
   struct ByTime {
@@ -208,16 +254,14 @@ class TimerQueue {
     auto& v = b.timers;
     if (!b.pending.empty()) {
       const size_t sorted = v.size();
+      SortPending(b);
       v.reserve(sorted + b.pending.size());
-      // extract moves keys out; it leaves other iterators valid.
-      for (auto it = b.pending.begin(); it != b.pending.end();) {
-        auto next = std::next(it);
-        v.push_back(std::move(b.pending.extract(it).value()));
-        it = next;
-      }
+      for (Timer& t : b.pending) v.push_back(std::move(t));
+      b.pending.clear();
+      b.pending_sorted = 0;
+      b.compact_at = kMinCompaction;
       auto mid = v.begin() + static_cast<std::ptrdiff_t>(sorted);
-      std::sort(mid, v.end());
-      std::inplace_merge(v.begin() + static_cast<std::ptrdiff_t>(b.head), mid, v.end());
+      std::inplace_merge(v.begin() + static_cast<std::ptrdiff_t>(b.head), mid, v.end(), InBucket());
       v.erase(std::unique(v.begin() + static_cast<std::ptrdiff_t>(b.head), v.end()), v.end());
     }
     auto head = v.begin() + static_cast<std::ptrdiff_t>(b.head);
@@ -237,6 +281,7 @@ class TimerQueue {
   StateDirectory* dir_ = nullptr;
   int table_ = -1;
   std::vector<std::pair<bool, Timer>> journal_;  // (added?, timer)
+  size_t journal_compact_at_ = 4096;
 };
 
 }  // namespace eddy

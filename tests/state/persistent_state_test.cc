@@ -5,6 +5,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -201,6 +202,61 @@ TEST(PersistentStateTest, TimersSurviveARestartInTheirKeyGroups) {
     EXPECT_EQ(got[i].time, want[i].time);
     EXPECT_EQ(got[i].key, want[i].key);
     EXPECT_EQ(got[i].key_group, want[i].key_group);
+  }
+}
+
+// Random registrations (many of them repeats), deletions and firings, with
+// checkpoints in between: a queue restored from the last checkpoint holds
+// exactly the timers the live queue held then.
+TEST(PersistentStateTest, RestoredTimersEqualTheQueueAtItsLastCheckpoint) {
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    const std::string path = MakeScratchDir("prandom") + "/db";
+    std::mt19937_64 rng(seed);
+    std::vector<std::tuple<EventTime, uint32_t, std::string>> want;
+    {
+      auto dir = OpenDir(path);
+      absl::StatusOr<int> table = dir->Table("op/__timers");
+      ASSERT_TRUE(table.ok());
+      TimerQueue<std::string> q;
+      q.Bind(dir.get(), *table);
+      EventTime watermark = 0;
+      for (int step = 0; step < 20000; ++step) {
+        const std::string key = absl::StrCat("k", rng() % 40);
+        const EventTime t = watermark + 1 + static_cast<EventTime>(rng() % 20);
+        const uint64_t op = rng() % 100;
+        if (op < 80) {
+          q.Register(t, KeyGroupOf(key), key);
+        } else if (op < 90) {
+          q.Delete(t, KeyGroupOf(key), key);
+        } else {
+          watermark += static_cast<EventTime>(rng() % 3);
+          TimerQueue<std::string>::Timer fired;
+          while (q.PopDue(watermark, &fired)) {
+          }
+        }
+        if (rng() % 500 == 0 || step == 19999) {
+          auto batch = dir->NewBatch();
+          q.Snapshot(*batch);
+          ASSERT_TRUE(dir->Commit(*batch).ok());
+          want.clear();
+          TimerQueue<std::string> copy = q;  // what the queue holds now
+          copy.Bind(nullptr, -1);
+          TimerQueue<std::string>::Timer t2;
+          while (copy.PopDue(kMaxEventTime, &t2)) want.emplace_back(t2.time, t2.key_group, t2.key);
+        }
+      }
+    }
+    auto dir = OpenDir(path);
+    absl::StatusOr<int> table = dir->Table("op/__timers");
+    ASSERT_TRUE(table.ok());
+    TimerQueue<std::string> q;
+    q.Bind(dir.get(), *table);
+    ASSERT_TRUE(q.Restore([](uint32_t) { return true; }).ok());
+    std::vector<std::tuple<EventTime, uint32_t, std::string>> got;
+    TimerQueue<std::string>::Timer t;
+    while (q.PopDue(kMaxEventTime, &t)) got.emplace_back(t.time, t.key_group, t.key);
+    ASSERT_GT(want.size(), 10u);
+    EXPECT_EQ(got, want) << "seed " << seed;
   }
 }
 

@@ -659,6 +659,7 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
   // default Page-Hinkley watches the logloss beyond what the model expects
   // of itself, 0 on average while calibrated, at any click rate).
   learner->monitor.label_rate = false;
+  learner->monitor.warmup_examples = 2000;  // ~1-3 hours of impressions
   const std::string drift = config.GetString("drift", "page-hinkley");
   const std::optional<DriftMonitor::Kind> drift_kind = DriftMonitor::ParseKind(drift);
   if (!drift_kind.has_value() || *drift_kind == DriftMonitor::Kind::kNone) {

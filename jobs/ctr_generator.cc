@@ -244,7 +244,8 @@ class World {
     e.category = kCategories[ad.category];
     e.slot = kSlots[slot];
     e.device = kDevices[user.device];
-    if (truth_) {
+    // (Past the stream's end an impression is not written: nor its truth.)
+    if (truth_ && written_ + static_cast<int64_t>(pending_.size()) < o_.events) {
       std::string json;
       JsonObjectWriter w(json);
       w.Field("imp", e.imp).Field("ts", ts).Field("p", p);

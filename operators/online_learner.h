@@ -121,12 +121,18 @@ class DriftMonitor {
     // that are often surprising): the library's defaults (delta 0.005,
     // lambda 50) false-alarmed 4 times in SEA's 100k rows; these do not.
     drift::PageHinkleyOptions page_hinkley = {30, 0.02, 100, 0.9999};
+    // The per-example detector (ADWIN, Page-Hinkley, DDM) starts after this
+    // many examples: a model that starts from nothing is far off at first
+    // (an FM's early losses raised a Page-Hinkley alarm in the CTR job's
+    // first half hour).
+    int64_t warmup_examples = 0;
   };
   DriftMonitor(std::string job, Kind kind, int64_t cooldown, const Options& options)
       : job_(std::move(job)),
         kind_(kind),
         band_(options.calibration_band),
         label_rate_(options.label_rate),
+        warmup_(options.warmup_examples),
         page_hinkley_(options.page_hinkley),
         episode_(cooldown),
         label_episode_(cooldown),
@@ -152,6 +158,10 @@ class DriftMonitor {
   // resolutions).
   int Observe(double p, float label, int64_t position, std::vector<std::string>* alerts) {
     if (kind_ == Kind::kNone) return 0;
+    if (warmup_ > 0) {
+      --warmup_;
+      return 0;
+    }
     int raised = 0;
     const bool error = (p >= 0.5) != (label > 0.5f);
     uint8_t& slot = recent_[static_cast<size_t>(count_ % kRecent)];
@@ -258,13 +268,20 @@ class DriftMonitor {
     return *emit ? 1 : 0;
   }
 
-  // The model ranks worse than it did: the window's AUC below the mean AUC
-  // of the last (up to 12) windows outside an episode by more than 4
+  // The model ranks worse than it did. Each window's AUC is compared with
+  // the mean AUC of the last (up to 12) windows outside an episode, in
   // standard errors of the window's AUC (Hanley & McNeil, "The Meaning and
-  // Use of the Area under a ROC Curve", Radiology 1982), after 6 such
-  // windows; the episode lasts while it stays 2 standard errors below. A
-  // change that keeps the scores calibrated but scrambles which examples
-  // are positive (new tastes, new ads) shows here and not in the loss.
+  // Use of the Area under a ROC Curve", Radiology 1982): z. A one-sided
+  // CUSUM (Page, "Continuous Inspection Schemes", Biometrika 1954) sums the
+  // shortfall, S = max(0, S - z - 1), and alerts when S > 3, after 6
+  // baseline windows: one window 4 standard errors below, or two in a row
+  // 2.5 below (a drift at a quiet hour, with few clicks a window, shows as
+  // the latter). Under no change, z ~ N(0, 1) and Siegmund's approximation
+  // puts the mean run between false alarms at ~2,000 windows (~3 months of
+  // hourly windows). The episode lasts while windows stay 2 standard errors
+  // below. A change that keeps the scores calibrated but scrambles which
+  // examples are positive (new tastes, new ads) shows here and not in the
+  // loss.
   int ObserveAuc(const BinaryMetrics& window, int64_t start, int64_t end,
                  std::vector<std::string>* alerts) {
     const double auc = window.auc();
@@ -277,10 +294,13 @@ class DriftMonitor {
         0.0, (auc * (1 - auc) + (n1 - 1) * (q1 - auc * auc) + (n2 - 1) * (q2 - auc * auc)) / (n1 * n2)));
     bool firing = false;
     double baseline = 0;
-    if (recent_auc_.size() >= 6) {
+    if (recent_auc_.size() >= 6 && se > 0) {
       for (double a : recent_auc_) baseline += a;
       baseline /= static_cast<double>(recent_auc_.size());
-      firing = auc < baseline - (auc_episode_.open() ? 2 : 4) * se;
+      const double z = (auc - baseline) / se;
+      auc_cusum_ = std::max(0.0, auc_cusum_ - z - 1);
+      firing = auc_episode_.open() ? z < -2 : auc_cusum_ > 3;
+      if (!firing) auc_cusum_ = auc_episode_.open() ? 0 : auc_cusum_;
     }
     if (!firing) {
       recent_auc_.push_back(auc);
@@ -292,7 +312,7 @@ class DriftMonitor {
     a.detector = "auc";
     a.metric = "auc";
     a.value = auc;
-    a.threshold = baseline - 4 * se;
+    a.threshold = baseline;  // the recent windows' mean AUC
     a.window_start = start;
     a.window_end = end;
     a.resolved = !*emit;
@@ -316,6 +336,7 @@ class DriftMonitor {
   Kind kind_;
   double band_;
   bool label_rate_ = true;
+  int64_t warmup_ = 0;  // examples the per-example detector has still to skip
   drift::Adwin adwin_;
   drift::Ddm ddm_;
   drift::PageHinkley page_hinkley_;
@@ -325,6 +346,7 @@ class DriftMonitor {
   drift::Episode calibration_episode_;
   drift::Episode auc_episode_;
   std::vector<double> recent_auc_;  // windows outside an AUC episode
+  double auc_cusum_ = 0;            // see ObserveAuc
   int64_t windows_ = 0;             // windows judged (with 30 positives)
   std::vector<uint8_t> recent_ = std::vector<uint8_t>(kRecent, 0);
   int64_t recent_errors_ = 0;

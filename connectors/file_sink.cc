@@ -152,6 +152,9 @@ absl::StatusOr<std::unique_ptr<OutputWriter>> DirectoryOutputFactory::Open(
 absl::StatusOr<std::unique_ptr<OutputWriter>> DirectoryOutputFactory::Resume(
     const std::string& name, uint64_t size) {
   const std::string path = Path(name);
+  if (absl::EndsWith(path, ".gz")) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot resume ", path, ": a .gz output"));
+  }
   FILE* f = std::fopen(path.c_str(), "r+b");
   if (f == nullptr && errno == ENOENT && size == 0) f = std::fopen(path.c_str(), "w+b");
   if (f == nullptr) {

@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <set>
 #include <system_error>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "connectors/file_sink.h"
 #include "connectors/file_source.h"
@@ -93,12 +95,34 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
           "--output-dir ", options.output_dir, " holds the input ", file, "; use another directory"));
     }
   }
+  // A sink sent to a file of its own: not onto an input, nor onto another
+  // output of the run; not gzip when the run can resume (a resumed output
+  // is cut back to a byte offset).
   for (const auto& [sink, path] : graph.sink_files()) {
+    const auto target = std::filesystem::weakly_canonical(path, ec);
+    if (ec || target.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("sink '", sink, "': bad file name ", path));
+    }
     for (const std::string& file : input_files) {
-      if (std::filesystem::weakly_canonical(file, ec) == std::filesystem::weakly_canonical(path, ec)) {
+      if (std::filesystem::weakly_canonical(file, ec) == target) {
         return absl::InvalidArgumentError(
             absl::StrCat("sink '", sink, "' would overwrite the input ", file));
       }
+    }
+    std::vector<std::string> taken = {"dead_letters.jsonl", "late_events.jsonl", "summary.json",
+                                      "throughput.jsonl", "report.html"};
+    for (SinkNodeBase* s : graph.sinks()) {
+      if (graph.sink_files().count(s->name()) == 0) taken.push_back(s->name() + ".jsonl");
+    }
+    for (const std::string& name : taken) {
+      if (target == out_dir / name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("sink '", sink, "' would overwrite the run's ", name, " in --output-dir"));
+      }
+    }
+    if (!options.state_dir.empty() && absl::EndsWith(path, ".gz")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sink '", sink, "': a .gz file cannot be resumed; with --state-dir give a plain file"));
     }
   }
   DirectoryOutputFactory outputs(options.output_dir, graph.sink_files());

@@ -306,7 +306,7 @@ class UserStage {
 
  private:
   static constexpr size_t kSessionListens = 256;
-  static constexpr size_t kSessionAds = 64;
+  static constexpr size_t kSessionAds = 256;
 
   // Inserts t into sorted times, keeping the latest `limit`.
   static void InsertBounded(std::vector<int64_t>& times, int64_t t, size_t limit) {
@@ -610,7 +610,9 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
   settings->bits = static_cast<int>(bits);
   EDDY_ASSIGN_OR_RETURN(settings->attribution_ms, config.GetInt("attribution_ms", settings->attribution_ms));
   const std::string audit_file = config.GetString("audit", "");
-  if (audit_file == "true") return absl::InvalidArgumentError("ctr: --audit needs a file");
+  if (audit_file == "true" || audit_file == "false") {
+    return absl::InvalidArgumentError("ctr: --audit needs a file");
+  }
   settings->audit = !audit_file.empty();
   settings->ignore = absl::StrSplit(config.GetString("ignore", ""), ',', absl::SkipEmpty());
   EDDY_RETURN_IF_ERROR(AdStage::MakeSpace(*settings).status());
@@ -635,7 +637,11 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
   learner->id_name = "imp";
   learner->attribution_ms = settings->attribution_ms;
   learner->label_wait_ms = 60 * 1000;
-  learner->label_grace_ms = kOutOfOrderMs;
+  // A minute of grace: the out-of-orderness bound (5 s) within a
+  // partition, and room for partitions read a little apart in event time
+  // (the learner also learns by the records' own times; see
+  // DelayedLabelOptions::label_grace_ms).
+  learner->label_grace_ms = settings->lateness_ms;
   // The model starts at the prior click rate (the smoothed CTR's, 1/30),
   // not 0.5: it learns nothing until the first attribution windows close.
   learner->initial_margin = std::log(kPriorClicks / (kPriorImpressions - kPriorClicks));

@@ -121,8 +121,8 @@ class DriftMonitor {
     // that are often surprising): the library's defaults (delta 0.005,
     // lambda 50) false-alarmed 4 times in SEA's 100k rows; these do not.
     drift::PageHinkleyOptions page_hinkley = {30, 0.02, 100, 0.9999};
-    // The per-example detector (ADWIN, Page-Hinkley, DDM) starts after this
-    // many examples: a model that starts from nothing is far off at first
+    // The per-example detectors (ADWIN, Page-Hinkley or DDM on the model,
+    // ADWIN on the label rate) start after this many examples: a model that starts from nothing is far off at first
     // (an FM's early losses raised a Page-Hinkley alarm in the CTR job's
     // first half hour).
     int64_t warmup_examples = 0;
@@ -424,7 +424,11 @@ struct DelayedLabelOptions {
   int64_t label_wait_ms = 60 * 1000;
   // How long after its attribution window closes an example waits for a
   // click that arrives out of order before it is learned: at least the
-  // input's out-of-orderness bound.
+  // input's out-of-orderness bound. The wait is measured on the records'
+  // own times as well as by the watermark (see ProcessElement), so with
+  // several input partitions it must also cover how far one partition's
+  // event time runs ahead of another's; a click that comes later is a dead
+  // letter ("label for an unknown example id").
   int64_t label_grace_ms = 0;
   int64_t metrics_window_ms = 60 * 60 * 1000;
   DriftMonitor::Kind drift = DriftMonitor::Kind::kNone;
@@ -456,11 +460,14 @@ class DelayedLabelLearner {
     const EventTime ts = ctx.timestamp();
     // What closed before this record is learned first, whether or not a
     // timer has done it yet: the model that scores a record has learned
-    // exactly the examples whose window (+ grace) closed at or before its
-    // time, in the order they closed. Timers fire wherever a batch ends,
+    // exactly the examples whose window (+ grace) closed before its time,
+    // in the order they closed. (Strictly before: a label at the window's
+    // end may still come while the record's time is within the input's
+    // out-of-orderness bound of it; a timer at `t` fires once no record at
+    // or before `t` can come.) Timers fire wherever a batch ends,
     // so without this a run's predictions depended on its batch sizes
     // (and a live run's differed from replay's).
-    LearnClosed(ts, *model, s, ctx);
+    LearnClosed(ts - 1, *model, s, ctx);
     if (in.kind == LearnerInput::kExample) {
       if (s.examples.count(in.id) > 0) {
         ctx.DeadLetter("duplicate example id", absl::StrCat("{\"id\":", Quoted(in.id), "}"));

@@ -324,6 +324,16 @@ TEST(CtrJobTest, BadFlagsAreOneLineErrors) {
     EXPECT_NE(r.exit_code, 0) << bad;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << bad << ": " << r.err;
   }
+  // An audit file must not land on another output of the run, nor be gzip
+  // in a run that can resume.
+  for (const std::string& bad : {"--audit " + dir + "/out/predictions.jsonl",
+                                 "--audit " + dir + "/out/summary.json",
+                                 "--audit " + dir + "/a.jsonl.gz --state-dir " + dir + "/state",
+                                 std::string("--audit false")}) {
+    const auto r = Replay(dir, input, "out", bad);
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << bad << ": " << r.err;
+  }
   // The demo refuses bad flags before it starts anything.
   for (const char* bad : {"--drift-at 1.5", "--drift-at x", "--rate 0", "--seconds 0"}) {
     const auto r = RunCommand(absl::StrCat(EddyBinary(), " demo --output-dir ", dir, "/demo ", bad), dir);

@@ -158,7 +158,7 @@ TEST(DelayedLabelLearnerTest, LabelsMatchBruteForceOnRandomOutOfOrderStreams) {
       if (e.in.kind != LearnerInput::kLabel) continue;
       auto it = example_ts.find(e.in.id);
       if (it != example_ts.end() && e.ts >= it->second && e.ts <= it->second + kWindow &&
-          before < it->second + kWindow + kDisorder) {
+          before <= it->second + kWindow + kDisorder) {
         want_label[e.in.id] = 1;
       } else {
         ++dead_clicks;  // unknown id, or outside the window

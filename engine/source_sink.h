@@ -23,6 +23,12 @@ struct EventTimeOptions {
   // A partition silent for this long (clock of the run) stops holding the
   // watermark back. Zero: never idle.
   absl::Duration idle_timeout = absl::Minutes(1);
+  // Records stamped more than this ahead of the wall clock go to the dead
+  // letters ("event time in the future"): one of them would move its
+  // partition's watermark past every record that follows, making them all
+  // late. (A replay of old logs is not affected; only a record from the
+  // run's future is.) Infinite: no check.
+  absl::Duration max_future = absl::InfiniteDuration();
 };
 
 // What decoding one source's batch produced, besides its output records.

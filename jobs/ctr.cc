@@ -693,7 +693,7 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
       job.Source<Event>("events", ParseEvent)
           .WithEventTime(&Event::ts, EventTimeOptions{absl::Milliseconds(kOutOfOrderMs),
                                                       absl::Milliseconds(settings->lateness_ms),
-                                                      absl::Minutes(1)})
+                                                      absl::Minutes(1), absl::Hours(24)})
           .KeyBy("by_user", &Event::user)
           .Process("user_features", UserStage(settings))
           .KeyBy("by_ad", [](const Staged& s) { return s.event.ad; })

@@ -82,7 +82,7 @@ struct Pending {
 };
 
 std::string Malformed(Draw& d, const std::string& good) {
-  switch (d.Below(6)) {
+  switch (d.Below(7)) {
     case 0: return good.substr(0, good.size() / 2);  // truncated
     case 1: {                                        // ts as a string
       std::string s = good;
@@ -94,6 +94,12 @@ std::string Malformed(Draw& d, const std::string& good) {
     case 2: return "{\"type\":\"impression\",\"ts\":1735689600000,\"user\":\"u1\"}";  // missing fields
     case 3: return "{\"type\":\"skip\",\"ts\":1735689600000,\"user\":\"u1\"}";        // unknown type
     case 4: return "{\"type\":\"listen\",\"user\":\"\xff\xfe\"}";                     // invalid UTF-8
+    case 5: {  // a device clock in the year 2100
+      std::string s = good;
+      const size_t at = s.find("\"ts\":");
+      if (at == std::string::npos) return "{";
+      return s.replace(at + 5, s.find(',', at) - at - 5, "4102444800000");
+    }
     default: return "not json at all";
   }
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "engine/source_sink.h"
 #include "engine/thread_pool.h"
 
@@ -54,6 +55,10 @@ class SourceNode final : public Producer<T>, public SourceOperator {
                  : watermark - lateness_ms_;
     };
     const EventTime late_bound = bound_of(ctx.previous_watermark);
+    const EventTime future_bound =
+        options_.max_future == absl::InfiniteDuration()
+            ? kMaxEventTime
+            : absl::ToUnixMillis(absl::Now()) + absl::ToInt64Milliseconds(options_.max_future);
     const std::vector<EventTime>* per_partition = ctx.partition_watermarks;
     ctx.pool->ParallelFor(parts, [&](int p) {
       ChunkReport& cr = chunks_[p];
@@ -78,6 +83,10 @@ class SourceNode final : public Producer<T>, public SourceOperator {
         const EventTime ts = ts_fn_(*parsed);
         if (ts < -kMaxAbsEventTime || ts > kMaxAbsEventTime) {
           cr.failures.push_back({static_cast<uint32_t>(i), "event time out of range"});
+          continue;
+        }
+        if (ts > future_bound) {
+          cr.failures.push_back({static_cast<uint32_t>(i), "event time in the future"});
           continue;
         }
         const EventTime bound =

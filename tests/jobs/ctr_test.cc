@@ -262,7 +262,8 @@ TEST(CtrJobTest, ThreadsAndBatchSizesGiveTheSamePredictionsAndEveryBadLineIsADea
   const std::vector<std::string> lines = FileLines(input);
   for (const std::string& line : lines) {
     absl::StatusOr<Event> e = ctr::ParseEvent(line + std::string(64, ' '));
-    bad += e.ok() ? 0 : 1;
+    // (A year-2100 time parses, but the job takes no record from the future.)
+    bad += e.ok() && e->ts < 4102444800000 ? 0 : 1;
   }
   const std::vector<std::string> dead = FileLines(dir + "/one/dead_letters.jsonl");
   std::map<std::string, int> reasons;

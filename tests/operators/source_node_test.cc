@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/io.h"
 #include "engine/record.h"
@@ -258,6 +259,26 @@ TEST(SourceNodeTest, LateRecordsDoNotRaiseMaxTsOfTheirPartition) {
   const Decoded d = h.Decode({{Ln(10, "late"), 0}, {Ln(20, "late"), 1}, {Ln(200, "ok"), 1}}, 2,
                              /*previous_watermark=*/100);
   EXPECT_EQ(d.report.max_ts, (std::vector<EventTime>{kMinEventTime, 200}));
+}
+
+// With max_future, a record stamped further ahead of the wall clock is a
+// dead letter and does not raise its partition's max_ts (the watermark):
+// a device with a wrong clock must not make every later record late.
+TEST(SourceNodeTest, EventTimeFarAheadOfTheClockIsADeadLetter) {
+  EventTimeOptions o;
+  o.max_future = absl::Hours(1);
+  SourceHarness h(1, o);
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  const Decoded d = h.Decode({{Ln(now - 1000, "now")},
+                              {Ln(now + 2 * 3600 * 1000, "ahead")},
+                              {Ln(now + 60 * 1000, "a minute ahead")}},
+                             1);
+  EXPECT_EQ(Failures(d.report),
+            (std::vector<std::pair<uint32_t, std::string>>{{1, "event time in the future"}}));
+  EXPECT_EQ(d.report.max_ts, (std::vector<EventTime>{now + 60 * 1000}));
+  // Without the option nothing is judged by the clock.
+  SourceHarness any(1, EventTimeOptions{});
+  EXPECT_TRUE(Failures(any.Decode({{Ln(now + 2 * 3600 * 1000, "ahead")}}, 1).report).empty());
 }
 
 TEST(SourceNodeTest, EventTimeBeyondTwoToThe53IsAFailure) {

@@ -98,6 +98,11 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
   // A sink sent to a file of its own: not onto an input, nor onto another
   // output of the run; not gzip when the run can resume (a resumed output
   // is cut back to a byte offset).
+  std::vector<std::string> taken = {"dead_letters.jsonl", "late_events.jsonl", "summary.json",
+                                    "throughput.jsonl", "report.html"};
+  for (SinkNodeBase* s : graph.sinks()) {
+    if (graph.sink_files().count(s->name()) == 0) taken.push_back(s->name() + ".jsonl");
+  }
   for (const auto& [sink, path] : graph.sink_files()) {
     const auto target = std::filesystem::weakly_canonical(path, ec);
     if (ec || target.empty()) {
@@ -108,11 +113,6 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
         return absl::InvalidArgumentError(
             absl::StrCat("sink '", sink, "' would overwrite the input ", file));
       }
-    }
-    std::vector<std::string> taken = {"dead_letters.jsonl", "late_events.jsonl", "summary.json",
-                                      "throughput.jsonl", "report.html"};
-    for (SinkNodeBase* s : graph.sinks()) {
-      if (graph.sink_files().count(s->name()) == 0) taken.push_back(s->name() + ".jsonl");
     }
     for (const std::string& name : taken) {
       if (target == out_dir / name) {

@@ -220,6 +220,7 @@ struct Settings {
   int bits = 20;
   bool audit = false;
   std::vector<std::string> ignore;  // feature fields or namespaces left out
+  std::shared_ptr<const FeatureSpace> space;  // built once, with `ignore` applied
   FieldDrift::Options field_drift;
 };
 
@@ -377,8 +378,7 @@ class AdStage {
              &AdAgg::Add, "ad_24h"),
         hour_(absl::Hours(1), absl::Minutes(1), absl::Milliseconds(settings_->lateness_ms),
               &AdAgg::Add, "ad_1h"),
-        space_(*MakeSpace(*settings_)),
-        builder_(space_.get(), settings_->audit) {}
+        builder_(settings_->space.get(), settings_->audit) {}
   AdStage(const AdStage& other) : AdStage(other.settings_) {}
 
   void Open(KeyedStateStore<std::string>& state) {
@@ -448,13 +448,14 @@ class AdStage {
     space->AddCross("taste", "category");  // the user's recent genres x the ad's category
     space->AddCross("slot", "category");
     for (const std::string& name : settings.ignore) {
-      if (absl::Status s = space->Ignore(name); !s.ok()) return absl::InvalidArgumentError(absl::StrCat("ctr: --param ignore: ", s.message()));
+      if (absl::Status s = space->Ignore(name); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("ctr: --param ignore: ", s.message()));
+      }
     }
     return std::shared_ptr<const FeatureSpace>(std::move(space));
   }
 
  private:
-
   static float Log2p1(int64_t n) { return static_cast<float>(std::log2(1.0 + static_cast<double>(n))); }
 
   static double SmoothedCtr(int64_t clicks, int64_t impressions) {
@@ -533,7 +534,6 @@ class AdStage {
   using AdLookback = Lookback<std::string, Staged, AdAgg, void (*)(AdAcc&, const Staged&, EventTime)>;
   std::shared_ptr<const Settings> settings_;
   AdLookback day_, hour_;
-  std::shared_ptr<const FeatureSpace> space_;
   FeatureBuilder builder_;
 };
 
@@ -615,7 +615,7 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
   }
   settings->audit = !audit_file.empty();
   settings->ignore = absl::StrSplit(config.GetString("ignore", ""), ',', absl::SkipEmpty());
-  EDDY_RETURN_IF_ERROR(AdStage::MakeSpace(*settings).status());
+  EDDY_ASSIGN_OR_RETURN(settings->space, AdStage::MakeSpace(*settings));
   // A day's warm-up (~40k impressions at the generator's default rate: the
   // features' 24 h windows fill), then reference and windows of about half
   // a day.

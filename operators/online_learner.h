@@ -122,9 +122,9 @@ class DriftMonitor {
     // lambda 50) false-alarmed 4 times in SEA's 100k rows; these do not.
     drift::PageHinkleyOptions page_hinkley = {30, 0.02, 100, 0.9999};
     // The per-example detectors (ADWIN, Page-Hinkley or DDM on the model,
-    // ADWIN on the label rate) start after this many examples: a model that starts from nothing is far off at first
-    // (an FM's early losses raised a Page-Hinkley alarm in the CTR job's
-    // first half hour).
+    // ADWIN on the label rate) start after this many examples: a model that
+    // starts from nothing is far off at first (an FM's early losses raised
+    // a Page-Hinkley alarm in the CTR job's first half hour).
     int64_t warmup_examples = 0;
   };
   DriftMonitor(std::string job, Kind kind, int64_t cooldown, const Options& options)
@@ -300,7 +300,7 @@ class DriftMonitor {
       const double z = (auc - baseline) / se;
       auc_cusum_ = std::max(0.0, auc_cusum_ - z - 1);
       firing = auc_episode_.open() ? z < -2 : auc_cusum_ > 3;
-      if (!firing) auc_cusum_ = auc_episode_.open() ? 0 : auc_cusum_;
+      if (!firing && auc_episode_.open()) auc_cusum_ = 0;  // the episode ends
     }
     if (!firing) {
       recent_auc_.push_back(auc);
@@ -464,9 +464,9 @@ class DelayedLabelLearner {
     // in the order they closed. (Strictly before: a label at the window's
     // end may still come while the record's time is within the input's
     // out-of-orderness bound of it; a timer at `t` fires once no record at
-    // or before `t` can come.) Timers fire wherever a batch ends,
-    // so without this a run's predictions depended on its batch sizes
-    // (and a live run's differed from replay's).
+    // or before `t` can come.) Timers fire wherever a batch ends, so
+    // without this a run's predictions depended on its batch sizes (and a
+    // live run's differed from replay's).
     LearnClosed(ts - 1, *model, s, ctx);
     if (in.kind == LearnerInput::kExample) {
       if (s.examples.count(in.id) > 0) {

@@ -57,10 +57,6 @@ class TimerQueue {
     friend bool operator==(const Timer& a, const Timer& b) {
       return a.time == b.time && a.key_group == b.key_group && a.key == b.key;
     }
-    template <typename H>
-    friend H AbslHashValue(H h, const Timer& t) {
-      return H::combine(std::move(h), t.key_group, t.key);  // one bucket: one time
-    }
   };
 
   void Bind(StateDirectory* dir, int table) {
@@ -199,6 +195,7 @@ class TimerQueue {
   }
 
   static constexpr size_t kMinCompaction = 1024;
+  static constexpr size_t kMinJournalCompaction = 4096;
 
   struct Bucket {
     std::vector<Timer> timers;  // sorted, unique; [0, head) fired
@@ -237,7 +234,7 @@ class TimerQueue {
       ++out;
     }
     journal_.resize(out);
-    journal_compact_at_ = std::max<size_t>(4096, 2 * out);
+    journal_compact_at_ = std::max<size_t>(kMinJournalCompaction, 2 * out);
   }
 
   // Orders deleted timers, and finds those of one time.
@@ -281,7 +278,7 @@ class TimerQueue {
   StateDirectory* dir_ = nullptr;
   int table_ = -1;
   std::vector<std::pair<bool, Timer>> journal_;  // (added?, timer)
-  size_t journal_compact_at_ = 4096;
+  size_t journal_compact_at_ = kMinJournalCompaction;
 };
 
 }  // namespace eddy

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "engine/log.h"
 #include "engine/status_macros.h"
 
 namespace eddy {
@@ -20,7 +21,7 @@ void LogToStderr(const rd_kafka_t*, int level, const char* fac, const char* buf)
   if (level > 4 || absl::string_view(fac) == "FAIL") return;
   // `--kafka KEY=VALUE` goes to both clients; each ignores the other's keys.
   if (absl::StrContains(buf, "will be ignored by this")) return;
-  std::fprintf(stderr, "eddy: kafka: %s\n", buf);
+  Log(level <= 3 ? LogLevel::kError : LogLevel::kWarning, "eddy: kafka", buf);
 }
 
 }  // namespace
@@ -38,6 +39,8 @@ absl::StatusOr<rd_kafka_conf_s*> MakeConf(const KafkaOptions& options, KafkaClie
   char errstr[512];
   const auto set = [&](const std::string& key, const std::string& value,
                        bool user) -> absl::Status {
+    // A secret never reaches a log line, whoever writes it (engine/log.h).
+    if (IsSecretProperty(key)) RedactInLogs(value);
     if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof(errstr)) ==
         RD_KAFKA_CONF_OK) {
       return absl::OkStatus();
@@ -98,6 +101,11 @@ absl::StatusOr<rd_kafka_s*> NewProducer(const KafkaOptions& options, void* opaqu
       {"enable.idempotence", "true"},
       {"compression.type", "lz4"},
       {"linger.ms", "1"},
+      // Outputs waiting for the brokers: at most 64 MiB (librdkafka's
+      // default is 1 GiB), and 100,000 messages. Past either, the sink
+      // waits for deliveries: a stalled output stops the job's batches,
+      // and then its consumption (engine/live.h, input_buffer_bytes).
+      {"queue.buffering.max.kbytes", "65536"},
   };
   EDDY_ASSIGN_OR_RETURN(rd_kafka_conf_t * conf, MakeConf(options, KafkaClient::kProducer, defaults));
   rd_kafka_conf_set_opaque(conf, opaque);

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "engine/log.h"
 #include "engine/status_macros.h"
 
 namespace eddy {
@@ -134,10 +135,14 @@ absl::Status KafkaConsumerGroup::Connect() {
       // librdkafka stops fetching a partition whose prefetch queue is over
       // these, then waits a fixed second before fetching again (2.0.2): a
       // latency spike. Eddy drains that queue into its own bounded
-      // per-partition buffers (max_buffered_bytes, paused when full), so
-      // the thresholds are set high and rarely reached.
+      // per-partition buffers (max_buffered_bytes, paused when full) at
+      // every batch, so the count threshold is set high and rarely reached.
+      // The size threshold bounds what is fetched while no batch drains
+      // it (a stalled output blocks the batches): as much as one
+      // partition's buffer, for the whole queue.
       {"queued.min.messages", "1000000"},
-      {"queued.max.messages.kbytes", "65536"},
+      {"queued.max.messages.kbytes",
+       absl::StrCat(std::max<size_t>(1024, options_.max_buffered_bytes >> 10))},
       // A member that died is noticed (and its partitions handed on) within
       // 10 s, as in Kafka Streams before 3.0; librdkafka's default is 45 s.
       {"session.timeout.ms", "10000"},
@@ -332,7 +337,7 @@ void KafkaConsumerGroup::OnError(int err, const char* reason) {
   const int64_t now = NowMillis();
   if (now - last_warning_ms_ >= 10000) {
     last_warning_ms_ = now;
-    std::fprintf(stderr, "eddy: kafka consumer: %s (retrying)\n", reason);
+    Log(LogLevel::kWarning, "eddy: kafka consumer", absl::StrCat(reason, " (retrying)"));
   }
 }
 
@@ -595,20 +600,30 @@ absl::StatusOr<std::vector<KafkaConsumerGroup::Committed>> KafkaConsumerGroup::C
   return out;
 }
 
-int64_t KafkaConsumerGroup::Lag() const {
-  int64_t lag = 0;
+std::vector<KafkaConsumerGroup::PartitionLag> KafkaConsumerGroup::PartitionLags() const {
+  std::vector<PartitionLag> out;
   for (const auto& p : partitions_) {
+    if (!p->assigned) continue;
+    PartitionLag& l = out.emplace_back();
+    l.topic = p->topic;
+    l.partition = p->id;
     // Until its first record arrives, a partition's start (the group's
-    // committed offset) is not known here: it counts as no lag.
-    if (!p->assigned || p->next_offset < 0) continue;
+    // committed offset) is not known here.
+    if (p->next_offset < 0) continue;
     int64_t low = 0, high = 0;
     if (rd_kafka_get_watermark_offsets(rk_, p->topic.c_str(), p->id, &low, &high) !=
             RD_KAFKA_RESP_ERR_NO_ERROR ||
         high < 0) {
       continue;
     }
-    lag += std::max<int64_t>(0, high - p->next_offset);
+    l.lag = std::max<int64_t>(0, high - p->next_offset);
   }
+  return out;
+}
+
+int64_t KafkaConsumerGroup::Lag() const {
+  int64_t lag = 0;
+  for (const PartitionLag& p : PartitionLags()) lag += std::max<int64_t>(0, p.lag);
   return lag;
 }
 

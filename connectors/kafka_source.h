@@ -17,7 +17,11 @@
 //
 // Backpressure: each partition buffers at most `max_buffered_bytes`; a
 // partition over it is paused (fetching stops) until the executor has read it
-// down to half.
+// down to half. Records move into those buffers when the executor reads;
+// while it does not (a stalled output blocks its batches), librdkafka's own
+// prefetch queue holds what arrives, bounded by as much again in all.
+// Input memory is thus at most (partitions + 1) x max_buffered_bytes, plus a
+// fetch response in flight.
 //
 // Rebalances use the cooperative-sticky protocol by default: only moved
 // partitions are revoked. Records of a revoked partition still buffered are
@@ -104,6 +108,13 @@ class KafkaConsumerGroup {
   // assigned partition's position, summed (from the last fetch responses;
   // a partition that has not yet delivered a record counts as none).
   int64_t Lag() const;
+  // The same per assigned partition (lag -1: not known yet).
+  struct PartitionLag {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t lag = -1;
+  };
+  std::vector<PartitionLag> PartitionLags() const;
   // Partitions currently assigned to this process.
   size_t assigned_partitions() const;
   // Bytes of records fetched and not yet read, over all partitions.

@@ -27,6 +27,7 @@
 #include "engine/flags.h"
 #include "engine/job_registry.h"
 #include "engine/live.h"
+#include "engine/log.h"
 #include "engine/replay.h"
 #include "engine/status_macros.h"
 
@@ -101,6 +102,12 @@ const std::vector<FlagDef>& RunFlags() {
          "KEY=VALUE librdkafka property for both clients (consumer.KEY / producer.KEY: one)"},
         {"connect-timeout-ms", FlagDef::kValue, "give up reaching the brokers after N ms (default 10000)"},
         {"status-interval-ms", FlagDef::kValue, "a status line on stderr every N ms (default 5000; 0: none)"},
+        {"input-buffer-mb", FlagDef::kValue,
+         "records fetched ahead per input partition before it pauses (default 8)"},
+        {"log-format", FlagDef::kValue, "text (default) or json: one JSON object per log line"},
+        {"metrics-port", FlagDef::kValue,
+         "[HOST:]PORT: serve Prometheus metrics on /metrics and a health check on /healthz "
+         "(PORT alone: every interface; 0: a free port, printed)"},
         {"exactly-once", FlagDef::kBool,
          "outputs exactly once: held until each checkpoint, then published (checkpoint "
          "interval defaults to 200 ms)"},
@@ -162,7 +169,7 @@ absl::StatusOr<JobSettings> ParseJobSettings(const ParsedArgs& parsed, int64_t e
 }
 
 int Fail(int code, const absl::Status& status) {
-  std::fprintf(stderr, "eddy: %s\n", std::string(status.message()).c_str());
+  Log(LogLevel::kError, "eddy", status.message());
   return code;
 }
 
@@ -405,7 +412,9 @@ absl::StatusOr<LiveOptions> ParseRun(const std::vector<std::string>& args) {
   EDDY_ASSIGN_OR_RETURN(int64_t connect_ms,
                         parsed.GetInt("connect-timeout-ms", 10000, 100, 3600 * 1000));
   EDDY_ASSIGN_OR_RETURN(int64_t status_ms, parsed.GetInt("status-interval-ms", 5000, 0, INT64_MAX));
+  EDDY_ASSIGN_OR_RETURN(int64_t input_mb, parsed.GetInt("input-buffer-mb", 8, 1, 4096));
   LiveOptions options;
+  options.input_buffer_bytes = static_cast<size_t>(input_mb) << 20;
   options.job = parsed.positional()[0];
   EDDY_RETURN_IF_ERROR(AddJobFlagParams(parsed, options.job, js.params));
   js.ApplyTo(options);
@@ -416,6 +425,20 @@ absl::StatusOr<LiveOptions> ParseRun(const std::vector<std::string>& args) {
   EDDY_ASSIGN_OR_RETURN(options.topics, parsed.GetKeyValues("topic"));
   options.status_interval_ms = status_ms;
   options.exactly_once = exactly_once;
+  if (parsed.Has("log-format")) {
+    LogFormat format;
+    if (!ParseLogFormat(parsed.Get("log-format"), &format)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--log-format '", parsed.Get("log-format"), "': expected text or json"));
+    }
+    SetLogFormat(format);
+  }
+  if (parsed.Has("metrics-port")) {
+    options.metrics_address = parsed.Get("metrics-port");
+    if (options.metrics_address.empty()) {
+      return absl::InvalidArgumentError("--metrics-port needs [HOST:]PORT");
+    }
+  }
   return options;
 }
 
@@ -442,23 +465,19 @@ int CmdRun(const std::vector<std::string>& args) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (stop.exchange(true)) {
-        std::fprintf(stderr, "eddy run: second signal, exiting without a final checkpoint\n");
+        Log(LogLevel::kWarning, "eddy run", "second signal, exiting without a final checkpoint");
         std::_Exit(kExitFailure);
       }
-      std::fprintf(stderr, "eddy run: signal %d, stopping after the current batch\n", sig);
+      Log(LogLevel::kInfo, "eddy run", absl::StrCat("signal ", sig, ", stopping after the current batch"));
     }
   }).detach();
   options->stop = &stop;
   absl::StatusOr<RunStats> stats = RunLive(*options);
   if (!stats.ok()) return Fail(ExitCodeFor(stats.status()), stats.status());
-  std::fprintf(stderr,
-               "eddy run %s: stopped; %llu events, %llu dead letters, %llu late, %llu "
-               "checkpoints%s\n",
-               options->job.c_str(), static_cast<unsigned long long>(stats->events),
-               static_cast<unsigned long long>(stats->dead_letters),
-               static_cast<unsigned long long>(stats->late_events),
-               static_cast<unsigned long long>(stats->checkpoints),
-               stats->resumed ? " (resumed from a checkpoint)" : "");
+  Log(LogLevel::kInfo, "eddy run " + options->job,
+      absl::StrCat("stopped; ", stats->events, " events, ", stats->dead_letters, " dead letters, ",
+                   stats->late_events, " late, ", stats->checkpoints, " checkpoints",
+                   stats->resumed ? " (resumed from a checkpoint)" : ""));
   return 0;
 }
 

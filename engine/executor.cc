@@ -33,6 +33,7 @@ struct SourceRuntime {
   SourceDecodeReport report;
   size_t cursor = 0;                // partition read first in the next batch
   std::vector<bool> polled_empty;  // per partition, this batch
+  std::vector<bool> held;          // per partition: not read this batch (alignment)
 };
 
 // One step of a batch: a fused chain of partition-local nodes, or a barrier.
@@ -71,6 +72,7 @@ absl::Status ReadBatch(SourceRuntime& src, size_t limit) {
   src.batch.Clear();
   const size_t n = src.partitions.size();
   src.polled_empty.assign(n, false);
+  src.held.resize(n, false);
   std::vector<bool> delivered(n, false);
   size_t total = 0;
   bool progress = true;
@@ -78,14 +80,14 @@ absl::Status ReadBatch(SourceRuntime& src, size_t limit) {
     progress = false;
     size_t open = 0;
     for (size_t p = 0; p < n; ++p) {
-      if (!src.partitions[p]->finished() && !src.polled_empty[p]) ++open;
+      if (!src.partitions[p]->finished() && !src.polled_empty[p] && !src.held[p]) ++open;
     }
     if (open == 0) break;
     const size_t share = std::max<size_t>(1, std::min(kRoundRobinChunk, (limit - total) / open));
     for (size_t k = 0; k < n && total < limit; ++k) {
       const size_t p = (src.cursor + k) % n;
       InputPartition& part = *src.partitions[p];
-      if (part.finished() || src.polled_empty[p]) continue;
+      if (part.finished() || src.polled_empty[p] || src.held[p]) continue;
       absl::StatusOr<size_t> got =
           part.Read(std::min(share, limit - total), static_cast<uint32_t>(p), src.batch);
       if (!got.ok()) {
@@ -138,6 +140,13 @@ class JobRun {
   absl::StatusOr<RunStats> Loop();
 
  private:
+  // Fills stats_'s records per sink and per operator.
+  void CountRecords();
+  // Marks the partitions of `src` to leave unread this batch
+  // (EventTimeOptions::max_drift).
+  void Align(SourceRuntime& src);
+  bool counts_sized_ = false;
+
   absl::Status ReadAndDecode(BatchContext& ctx, bool& all_finished);
   absl::Status WriteDeadLetter(const SourceRuntime& src, const SourceDecodeReport::Failure& f);
   void CountDeadLetter(const std::string& reason);
@@ -422,10 +431,34 @@ absl::Status JobRun::WriteLate(const SourceRuntime& src, const SourceDecodeRepor
   return late_writer_->Write(line_);
 }
 
+void JobRun::Align(SourceRuntime& src) {
+  src.held.assign(src.partitions.size(), false);
+  const absl::Duration drift = src.op->event_time().max_drift;
+  if (drift == absl::InfiniteDuration()) return;
+  const int64_t now = options_.clock == RunOptions::Clock::kReplay ? replay_clock_ : WallMillis();
+  // The slowest partition that can move: unfinished, assigned, not idle.
+  EventTime floor = kMaxEventTime;
+  for (size_t p = 0; p < src.partitions.size(); ++p) {
+    const int index = src.tracker_index[p];
+    if (src.partitions[p]->finished() || !src.partitions[p]->assigned() ||
+        tracker_.IsIdle(index, now)) {
+      continue;
+    }
+    floor = std::min(floor, tracker_.WatermarkOf(index));
+  }
+  // Until every such partition has a watermark, nothing is held.
+  if (floor == kMaxEventTime || floor == kMinEventTime) return;
+  const EventTime limit = floor + absl::ToInt64Milliseconds(drift);
+  for (size_t p = 0; p < src.partitions.size(); ++p) {
+    src.held[p] = tracker_.WatermarkOf(src.tracker_index[p]) > limit;
+  }
+}
+
 absl::Status JobRun::ReadAndDecode(BatchContext& ctx, bool& all_finished) {
   size_t batch_records = 0;
   for (size_t s = 0; s < sources_.size(); ++s) {
     SourceRuntime& src = sources_[s];
+    Align(src);
     EDDY_RETURN_IF_ERROR(ReadBatch(src, options_.batch_size));
     batch_records += src.batch.entries.size();
     for (size_t p = 0; p < src.partitions.size(); ++p) {
@@ -526,6 +559,27 @@ absl::Status JobRun::RunSteps(const BatchContext& ctx) {
   return absl::OkStatus();
 }
 
+void JobRun::CountRecords() {
+  // Sized once; then only the numbers change (called after every batch).
+  if (!counts_sized_) {
+    counts_sized_ = true;
+    for (SinkNodeBase* sink : graph_.sinks()) stats_.sink_records.emplace_back(sink->name(), 0);
+    for (const auto& node : graph_.nodes()) {
+      if (node->kind() != NodeKind::kSink) stats_.operator_records.emplace_back(node->name(), 0);
+    }
+  }
+  for (size_t i = 0; i < graph_.sinks().size(); ++i) {
+    stats_.sink_records[i].second = graph_.sinks()[i]->written();
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < graph_.nodes().size(); ++i) {
+    if (graph_.nodes()[i]->kind() == NodeKind::kSink) continue;
+    uint64_t total = 0;
+    for (uint64_t n : node_records_[i]) total += n;
+    stats_.operator_records[k++].second = total;
+  }
+}
+
 absl::StatusOr<RunStats> JobRun::Loop() {
   const auto start = std::chrono::steady_clock::now();
   for (;;) {
@@ -562,6 +616,7 @@ absl::StatusOr<RunStats> JobRun::Loop() {
     }
     if (options_.progress) {
       stats_.final_watermark = watermark_;
+      CountRecords();
       options_.progress(stats_);
     }
     if (done) break;
@@ -572,16 +627,7 @@ absl::StatusOr<RunStats> JobRun::Loop() {
 
   for (auto& w : writers_) EDDY_RETURN_IF_ERROR(w->Close());
   stats_.final_watermark = watermark_;
-  for (SinkNodeBase* sink : graph_.sinks()) {
-    stats_.sink_records.emplace_back(sink->name(), sink->written());
-  }
-  for (size_t i = 0; i < graph_.nodes().size(); ++i) {
-    const Node& node = *graph_.nodes()[i];
-    if (node.kind() == NodeKind::kSink) continue;
-    uint64_t total = 0;
-    for (uint64_t n : node_records_[i]) total += n;
-    stats_.operator_records.emplace_back(node.name(), total);
-  }
+  CountRecords();
   stats_.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats_;

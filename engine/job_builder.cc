@@ -65,6 +65,7 @@ absl::StatusOr<JobGraph> JobBuilder::Build() && {
   graph.sources_ = std::move(sources_);
   graph.sinks_ = std::move(sinks_);
   graph.finish_hooks_ = std::move(finish_hooks_);
+  graph.metrics_hooks_ = std::move(metrics_hooks_);
   graph.sink_files_ = std::move(sink_files_);
   return graph;
 }

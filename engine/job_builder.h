@@ -110,6 +110,9 @@ class JobBuilder {
   // model file, add figures to the summary.
   void OnFinish(JobGraph::FinishHook hook) { finish_hooks_.push_back(std::move(hook)); }
 
+  // Adds live figures for the metrics endpoint (JobGraph::MetricsHook).
+  void OnMetrics(JobGraph::MetricsHook hook) { metrics_hooks_.push_back(std::move(hook)); }
+
   // Writes sink `sink` to the JSON-lines file `path` instead of the run's
   // usual place for it (replay: DIR/<sink>.jsonl; live: its topic). A live
   // run appends to the file and syncs it at each checkpoint: at-least-once
@@ -153,6 +156,7 @@ class JobBuilder {
   std::vector<std::string> sources_without_time_;
   std::vector<std::string> errors_;
   std::vector<JobGraph::FinishHook> finish_hooks_;
+  std::vector<JobGraph::MetricsHook> metrics_hooks_;
   std::map<std::string, std::string> sink_files_;
   bool built_ = false;
 };

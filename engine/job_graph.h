@@ -43,6 +43,25 @@ class JobGraph {
                                                 std::vector<std::pair<std::string, std::string>>* summary)>;
   const std::vector<FinishHook>& finish_hooks() const { return finish_hooks_; }
 
+  // A live figure of the job for the metrics endpoint (`eddy run
+  // --metrics-port`): model quality, open alerts. Labels besides the job's
+  // name, which the endpoint adds.
+  struct Metric {
+    std::string name;  // Prometheus metric name, e.g. "eddy_model_logloss"
+    std::string help;
+    bool counter = false;  // else a gauge
+    std::vector<std::pair<std::string, std::string>> labels;
+    double value = 0;
+  };
+  // Appends the job's current figures. Called on the metrics server's
+  // thread while the job runs, and after the graph is gone (a run restarted
+  // in place is a new graph): must be thread-safe with respect to the
+  // operators that update what it reads, and own what it reads (a
+  // shared_ptr), not point into the graph. A name of the run's own
+  // (engine/live_metrics.h) is not shown.
+  using MetricsHook = std::function<void(std::vector<Metric>* out)>;
+  const std::vector<MetricsHook>& metrics_hooks() const { return metrics_hooks_; }
+
   // Sinks written to a file of the job's choosing (JobBuilder::SinkToFile):
   // sink name -> path.
   const std::map<std::string, std::string>& sink_files() const { return sink_files_; }
@@ -56,6 +75,7 @@ class JobGraph {
   std::vector<SourceOperator*> sources_;
   std::vector<SinkNodeBase*> sinks_;
   std::vector<FinishHook> finish_hooks_;
+  std::vector<MetricsHook> metrics_hooks_;
   std::map<std::string, std::string> sink_files_;
 };
 

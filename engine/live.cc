@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
 #include "absl/random/random.h"
@@ -16,6 +17,9 @@
 #include "connectors/kafka_sink.h"
 #include "connectors/kafka_source.h"
 #include "engine/job_registry.h"
+#include "engine/live_metrics.h"
+#include "engine/log.h"
+#include "engine/metrics_server.h"
 #include "engine/status_macros.h"
 #include "state/state_directory.h"
 
@@ -131,6 +135,23 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   }
   EDDY_ASSIGN_OR_RETURN(JobGraph graph, info->factory(JobConfig(options.params)));
   EDDY_ASSIGN_OR_RETURN(auto topics, JobTopics(graph, options.job, options.topics));
+  const std::string who = "eddy run " + options.job;  // what its log lines say
+  // The metrics endpoint first: a port that cannot be had fails the run
+  // before it joins the group. The server's callbacks read only `metrics`
+  // (declared first, so destroyed after the server stops).
+  std::unique_ptr<LiveMetrics> metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!options.metrics_address.empty()) {
+    metrics = std::make_unique<LiveMetrics>(options.job);
+    LiveMetrics* m = metrics.get();
+    EDDY_ASSIGN_OR_RETURN(metrics_server,
+                          MetricsServer::Start(
+                              options.metrics_address, [m] { return m->Render(); },
+                              [m] { return m->Health(); }));
+    Log(LogLevel::kInfo, who,
+        absl::StrCat("metrics on ", metrics_server->url(), "/metrics, health on ",
+                     metrics_server->url(), "/healthz"));
+  }
   const std::string group = options.group.empty() ? "eddy." + options.job : options.group;
 
   std::set<std::string> sources;
@@ -139,6 +160,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   if (co.kafka.client_id == "eddy") co.kafka.client_id = "eddy-" + options.job;
   co.group = group;
   co.max_record_bytes = options.max_record_bytes;
+  co.max_buffered_bytes = options.input_buffer_bytes;
   std::map<std::string, std::string> output_topics = topics;
   for (const auto& [sink, path] : graph.sink_files()) output_topics.erase(sink);
   for (SourceOperator* s : graph.sources()) {
@@ -186,6 +208,20 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   so.job = options.job;
   so.memory_budget_bytes = options.state_memory_bytes;
   EDDY_ASSIGN_OR_RETURN(std::unique_ptr<StateDirectory> state, StateDirectory::Open(so));
+  if (metrics != nullptr) {
+    LiveMetrics::Sources sources;
+    KafkaConsumerGroup* group_consumer = consumer.get();
+    sources.lags = [group_consumer] {
+      std::vector<LiveMetrics::PartitionLag> out;
+      for (const auto& p : group_consumer->PartitionLags()) {
+        if (p.lag >= 0) out.push_back({p.topic, p.partition, p.lag});
+      }
+      return out;
+    };
+    StateDirectory* dir = state.get();
+    sources.state_bytes = [dir] { return dir->ApproximateLiveBytes(); };
+    metrics->SetSources(std::move(sources));
+  }
 
   // KeyBys across processes: one exchange each, restored to this process's
   // share of the key groups before the run starts.
@@ -223,22 +259,22 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   }
   // Brings each exchange's keyed state to this process's current share.
   const auto restore_exchanges = [&]() -> absl::Status {
+    if (metrics != nullptr && !exchanges.empty()) metrics->SetPhase("restoring keyed state");
     for (auto& x : exchanges) {
       (void)x->AssignmentChanged();  // restored for the current assignment now
       const uint64_t adopted = x->adopted();
       const uint64_t applied = x->applied();
       EDDY_RETURN_IF_ERROR(x->Restore(*state));
       if (x->applied() > applied) {
-        std::fprintf(stderr, "eddy run %s: KeyBy '%s': restored %llu state writes from %s\n",
-                     options.job.c_str(), x->name().c_str(),
-                     static_cast<unsigned long long>(x->applied() - applied),
-                     x->changelog_topic().c_str());
+        Log(LogLevel::kInfo, who,
+            absl::StrCat("KeyBy '", x->name(), "': restored ", x->applied() - applied,
+                         " state writes from ", x->changelog_topic()));
       }
       if (x->adopted() > adopted) {
-        std::fprintf(stderr,
-                     "eddy run %s: took over %llu partition(s) at an interval their owner "
-                     "committed but did not mark in the changelog\n",
-                     options.job.c_str(), static_cast<unsigned long long>(x->adopted() - adopted));
+        Log(LogLevel::kInfo, who,
+            absl::StrCat("took over ", x->adopted() - adopted,
+                         " partition(s) at an interval their owner committed but did not mark "
+                         "in the changelog"));
       }
     }
     return absl::OkStatus();
@@ -304,10 +340,9 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       EDDY_RETURN_IF_ERROR(outputs->Complete(p.metadata));
       remember(p.metadata);
       if (outputs->recovered() > before) {
-        std::fprintf(stderr, "eddy run %s: published %llu outputs of an interval %s left unfinished\n",
-                     options.job.c_str(),
-                     static_cast<unsigned long long>(outputs->recovered() - before),
-                     p.partition.c_str());
+        Log(LogLevel::kInfo, who,
+            absl::StrCat("published ", outputs->recovered() - before, " outputs of an interval ",
+                         p.partition, " left unfinished"));
       }
     }
     for (const std::string& pointer : others) {
@@ -441,21 +476,23 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   }
   auto last_status = std::chrono::steady_clock::now();
   uint64_t last_events = 0;
-  if (options.status_interval_ms > 0 || options.progress) {
+  if (options.status_interval_ms > 0 || options.progress || metrics != nullptr) {
     run.progress = [&](const RunStats& stats) {
       if (options.progress) options.progress(stats);
+      if (metrics != nullptr) {
+        if (options.stop != nullptr && options.stop->load()) metrics->SetPhase("stopping");
+        metrics->BatchDone(stats);
+      }
       if (options.status_interval_ms <= 0) return;
       const auto now = std::chrono::steady_clock::now();
       const double secs = std::chrono::duration<double>(now - last_status).count();
       if (secs * 1000 < static_cast<double>(options.status_interval_ms)) return;
-      std::fprintf(stderr,
-                   "eddy run %s: %llu events (%.0f/s), lag %lld, %zu partitions, %llu dead "
-                   "letters, %llu late, %llu checkpoints\n",
-                   options.job.c_str(), static_cast<unsigned long long>(stats.events),
-                   (stats.events - last_events) / secs, static_cast<long long>(c->Lag()),
-                   c->assigned_partitions(), static_cast<unsigned long long>(stats.dead_letters),
-                   static_cast<unsigned long long>(stats.late_events),
-                   static_cast<unsigned long long>(stats.checkpoints));
+      Log(LogLevel::kInfo, who,
+          absl::StrFormat("%d events (%.0f/s), lag %d, %d partitions, %d dead letters, %d late, "
+                          "%d checkpoints",
+                          stats.events, (stats.events - last_events) / secs, c->Lag(),
+                          c->assigned_partitions(), stats.dead_letters, stats.late_events,
+                          stats.checkpoints));
       last_status = now;
       last_events = stats.events;
     };
@@ -464,14 +501,14 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   std::vector<JobGraph::FinishHook> hooks;
   for (;;) {
     hooks = graph.finish_hooks();
+    if (metrics != nullptr) metrics->SetGraph(graph);
     absl::StatusOr<RunStats> result =
         Executor::Run(std::move(graph), std::move(inputs), sink_outputs, run);
     if (result.ok() && result->restart_requested &&
         !(options.stop != nullptr && options.stop->load())) {
       // Key groups moved between processes: the checkpoint is taken; take
       // the new share's state and continue.
-      std::fprintf(stderr, "eddy run %s: partitions moved; restoring keyed state and continuing\n",
-                   options.job.c_str());
+      Log(LogLevel::kInfo, who, "partitions moved; restoring keyed state and continuing");
       EDDY_RETURN_IF_ERROR(restore_exchanges());
       // Exactly-once: the last intervals of the repartition partitions
       // gained are completed before anything is committed over them.
@@ -489,10 +526,8 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
         result.status().message() != kRebalanced) {
       return result.status();
     }
-    std::fprintf(stderr,
-                 "eddy run %s: partitions moved to another member; restarting from the last "
-                 "checkpoint\n",
-                 options.job.c_str());
+    Log(LogLevel::kInfo, who,
+        "partitions moved to another member; restarting from the last checkpoint");
     out->DiscardHeld();
     EDDY_RETURN_IF_ERROR(restore_exchanges());
     EDDY_RETURN_IF_ERROR(complete_intervals());
@@ -520,7 +555,7 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     *options.job_fields = job_fields;
   } else {
     for (const auto& [name, json] : job_fields) {
-      std::fprintf(stderr, "eddy run %s: %s %s\n", options.job.c_str(), name.c_str(), json.c_str());
+      Log(LogLevel::kInfo, who, absl::StrCat(name, " ", json));
     }
   }
   return stats;

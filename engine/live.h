@@ -49,11 +49,18 @@ struct LiveOptions {
   uint64_t checkpoint_every_records = 1000000;
   int64_t checkpoint_interval_ms = 5000;
   size_t state_memory_bytes = size_t{256} << 20;
+  // Records fetched and not yet read, per input partition: past it the
+  // partition is paused until half of it is read (backpressure: a slow or
+  // stalled output stops consumption instead of growing memory).
+  size_t input_buffer_bytes = size_t{8} << 20;
   // Stops the run when it turns true. Not owned.
   const std::atomic<bool>* stop = nullptr;
   // Outputs exactly once (see connectors/kafka_sink.h): held back until the
   // checkpoint that covers them, then published and verified after a crash.
   bool exactly_once = false;
+  // If set, serves Prometheus metrics and a health check on this address
+  // ("PORT" or "HOST:PORT"; engine/live_metrics.h lists the metrics).
+  std::string metrics_address;
   // A status line on stderr every this many ms; 0: none.
   int64_t status_interval_ms = 5000;
   // Called after every batch (benchmarks, embedding programs).

@@ -29,6 +29,15 @@ struct EventTimeOptions {
   // late. (A replay of old logs is not affected; only a record from the
   // run's future is.) Infinite: no check.
   absl::Duration max_future = absl::InfiniteDuration();
+  // Watermark alignment (as Flink's, within this source): a partition whose
+  // watermark is more than this ahead of the slowest active one's is not
+  // read until that one catches up (idle and finished partitions do not
+  // hold others back). Keeps what operators see of different partitions
+  // within this much event time of each other, plus a batch's share of one
+  // partition; so a record of a slow partition does not arrive after
+  // operators have moved on by other partitions' times (a delayed label
+  // after its example was learned). Infinite: off.
+  absl::Duration max_drift = absl::InfiniteDuration();
 };
 
 // What decoding one source's batch produced, besides its output records.

@@ -560,6 +560,8 @@ struct RunState {
   uint64_t model_alerts = 0;
   uint64_t field_alerts = 0;
   uint64_t model_version = 0;
+  int active_model_alerts = 0;  // open drift episodes
+  int active_field_alerts = 0;
   bool reported = false;
 };
 
@@ -580,9 +582,10 @@ class DriftStage {
         [](uint32_t field) { return std::string(field < kDriftFields ? kDriftFieldNames[field] : "?"); },
         &alerts_);
     for (std::string& a : alerts_) ctx.Emit(Out{Out::kAlert, std::move(a)});
-    if (drift_.raised() > before) {
+    if (!alerts_.empty()) {
       std::lock_guard<std::mutex> lock(run_->mu);
       run_->field_alerts += drift_.raised() - before;
+      run_->active_field_alerts = drift_.active();
     }
     if (!window) return;
     for (const FieldDrift::Result& r : drift_.results()) {
@@ -679,11 +682,12 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
         "ctr: attribution_ms, metrics_window_ms, drift_reference and drift_window must be >= 1");
   }
   auto run = std::make_shared<RunState>();
-  learner->report = [run](const DelayedLabelState& s, const Model& model) {
+  learner->report = [run](const DelayedLabelState& s, const Model& model, const DriftMonitor& drift) {
     std::lock_guard<std::mutex> lock(run->mu);
     run->total = s.total;
     run->impressions = s.scored;
     run->model_alerts = s.alerts;
+    run->active_model_alerts = drift.active();
     run->model_version = model.version();
     run->reported = true;
   };
@@ -721,6 +725,33 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
       .Sink("feature_drift", [](const Out& o, std::string& line) { line.append(o.json); });
 
   const std::string model_name = ModelKindName(learner->kind);
+  job.OnMetrics([run, model_name](std::vector<JobGraph::Metric>* out) {
+    std::lock_guard<std::mutex> lock(run->mu);
+    const BinaryMetrics& t = run->total;
+    const std::vector<std::pair<std::string, std::string>> model = {{"model", model_name}};
+    out->push_back({"eddy_model_examples_learned_total", "Impressions learned from (their click window closed)",
+                    true, model, t.count()});
+    out->push_back({"eddy_model_impressions_scored_total", "Impressions predicted", true, model,
+                    static_cast<double>(run->impressions)});
+    if (t.count() > 0) {
+      out->push_back({"eddy_model_logloss", "Progressive logloss of the served predictions, since the start",
+                      false, model, t.logloss()});
+      out->push_back({"eddy_model_auc", "Progressive AUC of the served predictions, since the start", false,
+                      model, t.auc()});
+      out->push_back({"eddy_model_calibration", "Mean prediction over the click rate, since the start",
+                      false, model, t.calibration()});
+    }
+    out->push_back({"eddy_model_version", "Updates the model has learned", false, model,
+                    static_cast<double>(run->model_version)});
+    out->push_back({"eddy_drift_alerts_total", "Drift alerts raised", true, {{"kind", "model"}},
+                    static_cast<double>(run->model_alerts)});
+    out->push_back({"eddy_drift_alerts_total", "Drift alerts raised", true, {{"kind", "feature"}},
+                    static_cast<double>(run->field_alerts)});
+    out->push_back({"eddy_drift_alerts_active", "Drift alerts raised and not yet resolved", false,
+                    {{"kind", "model"}}, static_cast<double>(run->active_model_alerts)});
+    out->push_back({"eddy_drift_alerts_active", "Drift alerts raised and not yet resolved", false,
+                    {{"kind", "feature"}}, static_cast<double>(run->active_field_alerts)});
+  });
   job.OnFinish([run, model_name](const RunStats&,
                                  std::vector<std::pair<std::string, std::string>>* summary) {
     std::lock_guard<std::mutex> lock(run->mu);

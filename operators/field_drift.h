@@ -126,6 +126,12 @@ class FieldDrift {
   int64_t window_start() const { return window_start_; }
   // Alerts raised so far (resolutions not counted).
   uint64_t raised() const { return raised_; }
+  // Alerts raised and not yet resolved (PSI and KS, over all fields).
+  int active() const {
+    int n = 0;
+    for (const auto& [field, f] : fields_) n += (f.psi_episode.open() ? 1 : 0) + (f.ks_episode.open() ? 1 : 0);
+    return n;
+  }
 
  private:
   struct FieldState {

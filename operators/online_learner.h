@@ -226,6 +226,12 @@ class DriftMonitor {
     return raised;
   }
 
+  // Alerts raised and not yet resolved (episodes open), over the detectors.
+  int active() const {
+    return (episode_.open() ? 1 : 0) + (label_episode_.open() ? 1 : 0) +
+           (calibration_episode_.open() ? 1 : 0) + (auc_episode_.open() ? 1 : 0);
+  }
+
   // Once per metrics window [start, end) (positions as in Observe):
   // prediction drift (the window's calibration against the band) and a
   // ranking drop (its AUC against the recent windows'). Windows with fewer
@@ -436,9 +442,10 @@ struct DelayedLabelOptions {
   std::string job = "learn";
   std::string id_name = "id";  // the id's key in predictions and labeled records
   DriftMonitor::Options monitor;
-  // Called after each timer (metrics windows, expiries) with the state and
-  // the model: the last call of a replay sees the run's final figures.
-  std::function<void(const DelayedLabelState&, const Model&)> report;
+  // Called after each timer (metrics windows, expiries) with the state, the
+  // model and the drift monitor: the last call of a replay sees the run's
+  // final figures.
+  std::function<void(const DelayedLabelState&, const Model&, const DriftMonitor&)> report;
 };
 
 class DelayedLabelLearner {
@@ -557,7 +564,7 @@ class DelayedLabelLearner {
       s->window_versions.erase(s->windows.begin()->first);
       s->windows.erase(s->windows.begin());
     }
-    if (options_->report) options_->report(*s, *model);
+    if (options_->report) options_->report(*s, *model, drift_);
   }
 
  private:

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -296,7 +298,18 @@ absl::Status StateDirectory::Commit(Batch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status s = db_->Write(wo, batch.batch_.get());
-  return ToStatus(&s, "checkpoint write");
+  if (s.ok() || !(s.IsIOError() || s.IsIncomplete())) return ToStatus(&s, "checkpoint write");
+  // A write error (a full disk, a failing device): RocksDB stops writing
+  // until told to resume. One more attempt a second later, in case the
+  // condition was passing; a batch is written whole or not at all, so the
+  // retry cannot apply it twice. Then the caller stops the job: nothing of
+  // the checkpoint counts, and its input positions are not committed.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  (void)db_->Resume();
+  rocksdb::Status again = db_->Write(wo, batch.batch_.get());
+  if (again.ok()) return absl::OkStatus();
+  return ToStatus(&again, absl::StrCat("checkpoint write failed twice, a second apart (first: ",
+                                       s.ToString(), ")"));
 }
 
 absl::StatusOr<std::optional<std::string>> StateDirectory::GetMeta(absl::string_view key) const {

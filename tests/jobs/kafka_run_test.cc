@@ -27,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/command.h"
 #include "tests/testing/json_field.h"
+#include "tests/testing/http.h"
 #include "tests/testing/kafka.h"
 
 namespace eddy {
@@ -364,11 +365,52 @@ TEST_F(KafkaRunTest, CtrOnKafkaPredictsEveryImpressionAsReplayDoes) {
   const std::vector<std::string> want_metrics = Lines(ReadFileOrEmpty(dir_ + "/replay/metrics.jsonl"));
 
   ProduceWithKcat(events, "ctr.events");
-  std::vector<std::string> args = RunArgs(dir_ + "/state", {"--audit", dir_ + "/live_audit.jsonl"});
+  std::vector<std::string> args = RunArgs(
+      dir_ + "/state", {"--audit", dir_ + "/live_audit.jsonl", "--metrics-port", "127.0.0.1:0"});
   args[1] = "ctr";
   const std::string log = dir_ + "/ctr.log";
   const pid_t pid = SpawnEddy(args, log);
   WaitForRecords("ctr.predictions", want.size());
+  // The metrics endpoint shows the same run: every record read, every
+  // impression predicted and scored, nothing left on the broker.
+  const std::string announced = ReadFileOrEmpty(log);
+  const size_t at = announced.find("metrics on http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << announced;
+  const int port = std::stoi(announced.substr(at + 28));
+  const double lines = static_cast<double>(Lines(ReadFileOrEmpty(events)).size());
+  const double predicted = static_cast<double>(want.size());
+  std::string page;
+  for (int i = 0; i < 300; ++i) {  // the learner reports after its timers
+    page = testing::HttpGet(port, "/metrics").body;
+    if (testing::PrometheusValue(page, "eddy_records_read_total{job=\"ctr\"}") == lines &&
+        testing::PrometheusValue(page, "eddy_model_impressions_scored_total{job=\"ctr\",model=\"ftrl\"}") ==
+            predicted) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(testing::PrometheusValue(page, "eddy_records_read_total{job=\"ctr\"}"), lines) << page;
+  EXPECT_EQ(testing::PrometheusValue(page, "eddy_sink_records_total{job=\"ctr\",sink=\"predictions\"}"),
+            predicted);
+  const double into_filter = testing::PrometheusValue(
+      page, "eddy_operator_records_in_total{job=\"ctr\",operator=\"prediction_records\"}");
+  EXPECT_GT(into_filter, predicted);  // predictions, metrics, alerts, drift records
+  EXPECT_EQ(into_filter,
+            testing::PrometheusValue(page, "eddy_operator_records_out_total{job=\"ctr\",operator=\"outputs\"}"));
+  EXPECT_EQ(testing::PrometheusValue(page, "eddy_model_impressions_scored_total{job=\"ctr\",model=\"ftrl\"}"),
+            predicted);
+  EXPECT_EQ(testing::PrometheusValue(
+                page, "eddy_consumer_lag_records{job=\"ctr\",topic=\"ctr.events\",partition=\"0\"}"),
+            0);
+  const double served_logloss = testing::PrometheusValue(page, "eddy_model_logloss{job=\"ctr\",model=\"ftrl\"}");
+  EXPECT_GT(served_logloss, 0.05);
+  EXPECT_LT(served_logloss, 0.5);
+  EXPECT_GT(testing::PrometheusValue(page, "eddy_dead_letters_total{job=\"ctr\",reason=\"malformed JSON\"}"), 0)
+      << page;
+  EXPECT_GE(testing::PrometheusValue(page, "eddy_checkpoints_total{job=\"ctr\"}"), 1);
+  const testing::HttpResponse health = testing::HttpGet(port, "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
   kill(pid, SIGTERM);
   ASSERT_EQ(WaitExit(pid), 0) << ReadFileOrEmpty(log);
   EXPECT_EQ(ReadWithKcat("ctr.predictions"), want);
@@ -630,6 +672,118 @@ TEST_F(KeyedRunTest, KeyedStateMovesToTheSurvivorThroughTheChangelog) {
   }
 }
 
+// Resident memory of `pid` in bytes (VmRSS), 0 if unknown.
+int64_t ResidentBytes(pid_t pid) {
+  const std::string status = ReadFileOrEmpty(absl::StrCat("/proc/", pid, "/status"));
+  const size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? 0 : std::atoll(status.c_str() + at + 6) * 1024;
+}
+
+// A burst arrives while the output is stalled (its broker is down): the
+// sink waits for deliveries, the batches stop, and consumption stops at the
+// input buffers (--input-buffer-mb: each partition's, and librdkafka's
+// prefetch queue as much again) instead of taking the burst into memory.
+// When the output is back every record comes out.
+TEST_F(KafkaRunTest, AStalledOutputPausesConsumptionWithinItsBuffers) {
+  // Inputs on broker 1, outputs on broker 2 (which goes down).
+  auto two = EmbeddedBroker::Start({2});
+  ASSERT_TRUE(two.ok()) << two.status();
+  EmbeddedBroker& cluster = **two;
+  for (const auto& [topic, partitions] : std::vector<std::pair<std::string, int>>{
+           {"burst.events", 8}, {"qualified_plays.plays", 2}, {"qualified_plays.dlq", 1},
+           {"qualified_plays.late", 1}}) {
+    ASSERT_TRUE(cluster.CreateTopic(topic, partitions).ok());
+    for (int p = 0; p < partitions; ++p) {
+      ASSERT_TRUE(cluster.SetPartitionLeader(topic, p, topic == "burst.events" ? 1 : 2).ok());
+    }
+  }
+  const std::string narrow = bootstrap_;
+  bootstrap_ = cluster.bootstrap_servers();
+  const std::string events = Generate("burst.jsonl", 180000, 13);
+  const auto [want, dead] = Replay(events);
+  const std::string log = dir_ + "/run.log";
+  // EDDY_TEST_INPUT_BUFFER_MB=64 runs the control: buffers larger than the
+  // burst take all of it in, and the memory bound below fails.
+  const char* control = std::getenv("EDDY_TEST_INPUT_BUFFER_MB");
+  const pid_t pid = SpawnEddy(
+      RunArgs(dir_ + "/state", {"--topic", "events=burst.events", "--input-buffer-mb",
+                                control != nullptr ? control : "1", "--kafka",
+                                "producer.queue.buffering.max.messages=2000"}),
+      log);
+  ASSERT_TRUE(WaitForStatus({log}, ", 8 partitions,")) << ReadFileOrEmpty(log);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const int64_t before = ResidentBytes(pid);
+  ASSERT_TRUE(cluster.SetBrokerDown(2).ok());
+  ProduceWithKcat(events, "burst.events");  // ~30 MB
+  int64_t peak = before;
+  for (int i = 0; i < 80; ++i) {  // 8 s of the stall
+    peak = std::max(peak, ResidentBytes(pid));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::printf("RSS %.1f MiB before the burst, peak %.1f MiB during the stall\n",
+              before / 1048576.0, peak / 1048576.0);
+  // 8 partitions x 1 MiB, librdkafka's queue 1 MiB, fetches in flight and
+  // the 2,000 waiting outputs, and the batch being written.
+  EXPECT_LT(peak - before, int64_t{24} << 20) << "the burst went into memory";
+  ASSERT_TRUE(cluster.SetBrokerUp(2).ok());
+  // The output comes back: everything is written, nothing lost.
+  WaitForRecords("qualified_plays.plays", want.size());
+  kill(pid, SIGTERM);
+  ASSERT_EQ(WaitExit(pid), 0) << ReadFileOrEmpty(log);
+  const std::vector<std::string> plays = ReadWithKcat("qualified_plays.plays");
+  bootstrap_ = narrow;
+  const std::set<std::string> have(plays.begin(), plays.end());
+  size_t missing = 0;
+  for (const std::string& w : want) missing += have.count(w) == 0 ? 1 : 0;
+  EXPECT_EQ(missing, 0u);
+}
+
+// A write error in the state directory (here the file size limit, which
+// fails writes as a full disk does) stops the run after a second attempt,
+// with one clear line and exit code 1. The group's offsets are committed
+// only after a checkpoint is written, so a restart with room again loses
+// nothing: every window is there with at least replay's count.
+TEST_F(KeyedRunTest, AStateWriteErrorStopsTheRunAndARestartLosesNothing) {
+  const KeyedCase c = Prepare(12);
+  const std::map<std::string, int64_t> want = Counts(c.want);
+  const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
+  const pid_t a = testing::SpawnEddyWithFileSizeLimit(Args(dir_ + "/state", false), log_a, 48 << 10);
+  // Alone in the group: 4 input and 4 repartition partitions.
+  ASSERT_TRUE(WaitForStatus({log_a}, ", 8 partitions,")) << ReadFileOrEmpty(log_a);
+  ProduceWithKcat(c.first, "listen_counts.events");
+  ProduceInSlices(c.rest, std::chrono::milliseconds(100), [] {}, "listen_counts.events");
+  ASSERT_EQ(testing::WaitExitWithin(a, std::chrono::seconds(60)), 1) << ReadFileOrEmpty(log_a);
+  const std::vector<std::string> lines = Lines(ReadFileOrEmpty(log_a));
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines.back().find("checkpoint write failed twice"), std::string::npos) << lines.back();
+  EXPECT_NE(lines.back().find(dir_ + "/state"), std::string::npos) << lines.back();
+
+  const pid_t b = SpawnEddy(Args(dir_ + "/state", false), log_b);
+  ASSERT_TRUE(WaitForStatus({log_b}, ", 8 partitions,")) << ReadFileOrEmpty(log_b);
+  std::vector<testing::TestMessage> flush;
+  for (int p = 0; p < 4; ++p) {
+    testing::TestMessage m;
+    m.value = c.flush_line;
+    m.partition = p;
+    flush.push_back(m);
+  }
+  ASSERT_EQ(testing::ProduceMessages(bootstrap_, "listen_counts.events", flush), 4u);
+  const std::map<std::string, int64_t> got = Counts(WaitForWindows(c.want));
+  kill(b, SIGTERM);
+  EXPECT_EQ(WaitExit(b), 0) << ReadFileOrEmpty(log_b);
+  size_t missing = 0, short_counts = 0;
+  for (const auto& [key, n] : want) {
+    auto it = got.find(key);
+    if (it == got.end()) {
+      ++missing;
+    } else if (it->second < n) {
+      ++short_counts;
+    }
+  }
+  EXPECT_EQ(missing, 0u) << "of " << want.size() << " windows\n" << ReadFileOrEmpty(log_b);
+  EXPECT_EQ(short_counts, 0u) << "of " << want.size() << " windows\n" << ReadFileOrEmpty(log_b);
+}
+
 // --exactly-once with keyed state across processes: A dies by SIGKILL at
 // the worst moments (failpoints, see engine/live.cc): right after its offset
 // commit, before its changelog markers (B must apply A's last state writes
@@ -710,6 +864,60 @@ TEST_F(KafkaRunTest, ExactlyOnceOutputsSurviveSigkillsWithoutLossOrDuplicates) {
   // Exactly the replay's outputs: none lost, none twice.
   EXPECT_EQ(Sorted(ReadWithKcat("qualified_plays.plays")), Sorted(want));
   EXPECT_EQ(ReadWithKcat("qualified_plays.dlq").size(), dead);
+}
+
+// The broker goes away mid-stream for longer than the group's session
+// timeout (6 s here), then comes back: the run keeps going (librdkafka
+// reconnects; the group is joined again), catches up, and its outputs are
+// the replay's: none lost, and with --exactly-once none written twice.
+class BrokerOutageTest : public KafkaRunTest {
+ protected:
+  void RideOutOutage(bool exactly_once);
+};
+
+void BrokerOutageTest::RideOutOutage(bool exactly_once) {
+  const std::string events = Generate("events.jsonl", 12000, 11);
+  const auto [want, dead] = Replay(events);
+  // Logs as JSON lines: librdkafka's complaints during the outage included.
+  std::vector<std::string> args = RunArgs(dir_ + "/state", {"--log-format", "json"});
+  if (exactly_once) args.push_back("--exactly-once");
+  const std::string log = dir_ + "/run.log";
+  const pid_t pid = SpawnEddy(args, log);
+  // Slices 400 ms apart; after the first, the outage (production waits for it).
+  ProduceInSlices(events, std::chrono::milliseconds(400), [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+    ASSERT_TRUE(broker_->SetBrokerDown(1).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(8000));
+    ASSERT_TRUE(broker_->SetBrokerUp(1).ok());
+  });
+  WaitForRecords("qualified_plays.plays", want.size());
+  WaitForRecords("qualified_plays.dlq", dead);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  ASSERT_EQ(kill(pid, 0), 0) << "the run died during the outage:\n" << ReadFileOrEmpty(log);
+  kill(pid, SIGTERM);
+  ASSERT_EQ(WaitExit(pid), 0) << ReadFileOrEmpty(log);
+  for (const std::string& line : Lines(ReadFileOrEmpty(log))) {
+    EXPECT_TRUE(line.size() > 2 && line.front() == '{' && line.back() == '}' &&
+                line.find("\"msg\":") != std::string::npos)
+        << "not a JSON log line: " << line;
+  }
+  const std::vector<std::string> plays = ReadWithKcat("qualified_plays.plays");
+  if (exactly_once) {
+    EXPECT_EQ(MultisetDiff(plays, want), "") << ReadFileOrEmpty(log);
+    EXPECT_EQ(ReadWithKcat("qualified_plays.dlq").size(), dead);
+  } else {
+    // At least once: every output is there (some may be there twice).
+    const std::set<std::string> have(plays.begin(), plays.end());
+    size_t missing = 0;
+    for (const std::string& w : want) missing += have.count(w) == 0 ? 1 : 0;
+    EXPECT_EQ(missing, 0u) << ReadFileOrEmpty(log);
+  }
+}
+
+TEST_F(BrokerOutageTest, AtLeastOnceRidesOutABrokerOutageAndLosesNothing) { RideOutOutage(false); }
+
+TEST_F(BrokerOutageTest, ExactlyOnceRidesOutABrokerOutageWithoutLossOrDuplicates) {
+  RideOutOutage(true);
 }
 
 TEST_F(KafkaRunTest, ExactlyOnceScaleUpMidStreamLosesNothingAndRestartsFromTheCheckpoint) {

@@ -2,6 +2,7 @@
 #ifndef EDDY_TESTS_TESTING_COMMAND_H_
 #define EDDY_TESTS_TESTING_COMMAND_H_
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +58,31 @@ inline pid_t SpawnEddy(const std::vector<std::string>& args, const std::string& 
       const size_t eq = e.find('=');
       if (eq != std::string::npos) setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
     }
+    std::vector<char*> argv;
+    std::string bin = EddyBinary();
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (freopen(log.c_str(), "a", stdout) == nullptr || freopen(log.c_str(), "a", stderr) == nullptr) {
+      _exit(127);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// SpawnEddy with the size of every file the process writes limited to
+// `bytes` (RLIMIT_FSIZE; SIGXFSZ ignored, so a write past it fails with
+// EFBIG as it would on a full disk). The log is written under the limit too.
+inline pid_t SpawnEddyWithFileSizeLimit(const std::vector<std::string>& args,
+                                        const std::string& log, rlim_t bytes) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{bytes, bytes};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(126);
     std::vector<char*> argv;
     std::string bin = EddyBinary();
     argv.push_back(bin.data());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Eddy's build and test dependencies from Debian 12's archive.
 # Idempotent; must run as root (or with sudo available) on Debian 12.
+# --fuzz adds clang and libFuzzer (scripts/fuzz.sh, scripts/test.sh).
 set -euo pipefail
 
 PACKAGES=(
@@ -10,6 +11,10 @@ PACKAGES=(
   libsimdjson-dev libxxhash-dev zlib1g-dev
   kcat
 )
+# --fuzz: also clang and its libFuzzer runtime (scripts/fuzz.sh).
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds Eddy twice (Release, and with
 # AddressSanitizer + UndefinedBehaviorSanitizer) and runs the whole test suite
-# in both builds. Exits non-zero if anything fails.
+# in both builds, then runs every libFuzzer target briefly (a minute in all).
+# Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
+bash scripts/setup.sh --fuzz
 jobs=$(nproc)
 
 echo "== Release build =="
@@ -22,3 +23,6 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j"$jobs")
+
+echo "== libFuzzer targets (clang, ASan + UBSan), a minute in all =="
+bash scripts/fuzz.sh 60

@@ -31,6 +31,9 @@ void AppendValue(std::string& out, double v) {
     out.append("NaN");
   } else if (std::isinf(v)) {
     out.append(v > 0 ? "+Inf" : "-Inf");
+  } else if (v == std::trunc(v) && std::fabs(v) < 9007199254740992.0) {
+    // Whole numbers (counters) as integers: 100000, not 1e+05.
+    absl::StrAppend(&out, static_cast<int64_t>(v));
   } else {
     char buf[32];
     const auto r = std::to_chars(buf, buf + sizeof(buf), v);  // shortest round trip

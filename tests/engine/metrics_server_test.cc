@@ -31,6 +31,7 @@ TEST(PrometheusTextTest, OneHelpAndTypePerFamilyEscapedLabelsAndExactCounts) {
   t.Counter("eddy_dead_letters_total", "Bad records", {{"job", "j"}, {"reason", "other"}}, 12345678901.0);
   t.Gauge("eddy_model_auc", "AUC\\ of\nscores", {}, 0.75);
   t.Gauge("eddy_model_logloss", "Logloss", {}, std::nan(""));
+  t.Counter("eddy_records_read_total", "Records", {}, 100000);
   EXPECT_EQ(t.text(),
             "# HELP eddy_dead_letters_total Bad records\n"
             "# TYPE eddy_dead_letters_total counter\n"
@@ -41,7 +42,10 @@ TEST(PrometheusTextTest, OneHelpAndTypePerFamilyEscapedLabelsAndExactCounts) {
             "eddy_model_auc 0.75\n"
             "# HELP eddy_model_logloss Logloss\n"
             "# TYPE eddy_model_logloss gauge\n"
-            "eddy_model_logloss NaN\n");
+            "eddy_model_logloss NaN\n"
+            "# HELP eddy_records_read_total Records\n"
+            "# TYPE eddy_records_read_total counter\n"
+            "eddy_records_read_total 100000\n");
 }
 
 TEST(MetricsServerTest, ServesMetricsAndHealthAndRefusesEverythingElse) {

@@ -610,6 +610,11 @@ class KeyedRunTest : public KafkaRunTest {
     EXPECT_EQ(testing::WaitExitWithin(a, std::chrono::seconds(60)), -1)
         << "A was to die by SIGKILL\n" << ReadFileOrEmpty(log_a);
     after_death();
+    ProduceFlush(c);
+  }
+
+  // The flush line (event time past every window) to every partition.
+  void ProduceFlush(const KeyedCase& c) {
     std::vector<testing::TestMessage> flush;
     for (int p = 0; p < 4; ++p) {
       testing::TestMessage m;
@@ -618,6 +623,22 @@ class KeyedRunTest : public KafkaRunTest {
       flush.push_back(m);
     }
     ASSERT_EQ(testing::ProduceMessages(bootstrap_, "listen_counts.events", flush), 4u);
+  }
+
+  // At least once: every window of `want` is in `got` with at least its count.
+  static void ExpectAtLeastOnce(const std::map<std::string, int64_t>& want,
+                                const std::map<std::string, int64_t>& got, const std::string& log) {
+    size_t missing = 0, short_counts = 0;
+    for (const auto& [key, n] : want) {
+      auto it = got.find(key);
+      if (it == got.end()) {
+        ++missing;
+      } else if (it->second < n) {
+        ++short_counts;
+      }
+    }
+    EXPECT_EQ(missing, 0u) << "of " << want.size() << " windows\n" << ReadFileOrEmpty(log);
+    EXPECT_EQ(short_counts, 0u) << "of " << want.size() << " windows\n" << ReadFileOrEmpty(log);
   }
 
   // Waits (B must first notice A's death: session timeout) until every
@@ -653,18 +674,7 @@ TEST_F(KeyedRunTest, KeyedStateMovesToTheSurvivorThroughTheChangelog) {
   const std::map<std::string, int64_t> got = Counts(WaitForWindows(c.want));
   kill(b, SIGTERM);
   EXPECT_EQ(WaitExit(b), 0) << ReadFileOrEmpty(log_b);
-  // At-least-once: every window is there with at least replay's count.
-  size_t missing = 0, short_counts = 0;
-  for (const auto& [key, n] : want) {
-    auto it = got.find(key);
-    if (it == got.end()) {
-      ++missing;
-    } else if (it->second < n) {
-      ++short_counts;
-    }
-  }
-  EXPECT_EQ(missing, 0u) << "of " << want.size() << " windows\n" << ReadFileOrEmpty(log_b);
-  EXPECT_EQ(short_counts, 0u) << "of " << want.size() << " windows\n" << ReadFileOrEmpty(log_b);
+  ExpectAtLeastOnce(want, got, log_b);
   EXPECT_NE(ReadFileOrEmpty(log_b).find("restoring keyed state"), std::string::npos);
   EXPECT_FALSE(ReadWithKcat("listen_counts.by_user.changelog").empty());
   for (const auto& [key, n] : got) {
@@ -747,7 +757,7 @@ TEST_F(KeyedRunTest, AStateWriteErrorStopsTheRunAndARestartLosesNothing) {
   const KeyedCase c = Prepare(12);
   const std::map<std::string, int64_t> want = Counts(c.want);
   const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
-  const pid_t a = testing::SpawnEddyWithFileSizeLimit(Args(dir_ + "/state", false), log_a, 48 << 10);
+  const pid_t a = SpawnEddy(Args(dir_ + "/state", false), log_a, {}, 48 << 10);
   // Alone in the group: 4 input and 4 repartition partitions.
   ASSERT_TRUE(WaitForStatus({log_a}, ", 8 partitions,")) << ReadFileOrEmpty(log_a);
   ProduceWithKcat(c.first, "listen_counts.events");
@@ -760,28 +770,11 @@ TEST_F(KeyedRunTest, AStateWriteErrorStopsTheRunAndARestartLosesNothing) {
 
   const pid_t b = SpawnEddy(Args(dir_ + "/state", false), log_b);
   ASSERT_TRUE(WaitForStatus({log_b}, ", 8 partitions,")) << ReadFileOrEmpty(log_b);
-  std::vector<testing::TestMessage> flush;
-  for (int p = 0; p < 4; ++p) {
-    testing::TestMessage m;
-    m.value = c.flush_line;
-    m.partition = p;
-    flush.push_back(m);
-  }
-  ASSERT_EQ(testing::ProduceMessages(bootstrap_, "listen_counts.events", flush), 4u);
+  ProduceFlush(c);
   const std::map<std::string, int64_t> got = Counts(WaitForWindows(c.want));
   kill(b, SIGTERM);
   EXPECT_EQ(WaitExit(b), 0) << ReadFileOrEmpty(log_b);
-  size_t missing = 0, short_counts = 0;
-  for (const auto& [key, n] : want) {
-    auto it = got.find(key);
-    if (it == got.end()) {
-      ++missing;
-    } else if (it->second < n) {
-      ++short_counts;
-    }
-  }
-  EXPECT_EQ(missing, 0u) << "of " << want.size() << " windows\n" << ReadFileOrEmpty(log_b);
-  EXPECT_EQ(short_counts, 0u) << "of " << want.size() << " windows\n" << ReadFileOrEmpty(log_b);
+  ExpectAtLeastOnce(want, got, log_b);
 }
 
 // --exactly-once with keyed state across processes: A dies by SIGKILL at

@@ -50,39 +50,23 @@ inline std::string EddyBinary() {
 
 // Starts the `eddy` binary with `args` (stdout and stderr appended to
 // `log`) and `env` ("NAME=VALUE") added to its environment; returns its pid.
+// `file_size_limit`: every file the process writes is limited to that many
+// bytes (RLIMIT_FSIZE, with SIGXFSZ ignored, so a write past it fails with
+// EFBIG as it would on a full disk; the log is written under it too).
 inline pid_t SpawnEddy(const std::vector<std::string>& args, const std::string& log,
-                       const std::vector<std::string>& env = {}) {
+                       const std::vector<std::string>& env = {},
+                       rlim_t file_size_limit = RLIM_INFINITY) {
   const pid_t pid = fork();
   if (pid == 0) {
+    if (file_size_limit != RLIM_INFINITY) {
+      signal(SIGXFSZ, SIG_IGN);
+      const rlimit limit{file_size_limit, file_size_limit};
+      if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(126);
+    }
     for (const std::string& e : env) {
       const size_t eq = e.find('=');
       if (eq != std::string::npos) setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
     }
-    std::vector<char*> argv;
-    std::string bin = EddyBinary();
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (std::string& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (freopen(log.c_str(), "a", stdout) == nullptr || freopen(log.c_str(), "a", stderr) == nullptr) {
-      _exit(127);
-    }
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-// SpawnEddy with the size of every file the process writes limited to
-// `bytes` (RLIMIT_FSIZE; SIGXFSZ ignored, so a write past it fails with
-// EFBIG as it would on a full disk). The log is written under the limit too.
-inline pid_t SpawnEddyWithFileSizeLimit(const std::vector<std::string>& args,
-                                        const std::string& log, rlim_t bytes) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    signal(SIGXFSZ, SIG_IGN);
-    const rlimit limit{bytes, bytes};
-    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(126);
     std::vector<char*> argv;
     std::string bin = EddyBinary();
     argv.push_back(bin.data());

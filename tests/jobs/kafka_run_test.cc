@@ -380,9 +380,13 @@ TEST_F(KafkaRunTest, CtrOnKafkaPredictsEveryImpressionAsReplayDoes) {
   const double lines = static_cast<double>(Lines(ReadFileOrEmpty(events)).size());
   const double predicted = static_cast<double>(want.size());
   std::string page;
-  for (int i = 0; i < 300; ++i) {  // the learner reports after its timers
+  // The run's figures are a snapshot of at most 200 ms ago; the learner's
+  // are as of its last report (after its timers): wait for all three.
+  for (int i = 0; i < 600; ++i) {
     page = testing::HttpGet(port, "/metrics").body;
     if (testing::PrometheusValue(page, "eddy_records_read_total{job=\"ctr\"}") == lines &&
+        testing::PrometheusValue(page, "eddy_sink_records_total{job=\"ctr\",sink=\"predictions\"}") ==
+            predicted &&
         testing::PrometheusValue(page, "eddy_model_impressions_scored_total{job=\"ctr\",model=\"ftrl\"}") ==
             predicted) {
       break;

@@ -2,7 +2,6 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include <cstdio>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

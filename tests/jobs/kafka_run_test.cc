@@ -744,8 +744,13 @@ TEST_F(KafkaRunTest, AStalledOutputPausesConsumptionWithinItsBuffers) {
   // the 2,000 waiting outputs, and the batch being written.
   EXPECT_LT(peak - before, int64_t{24} << 20) << "the burst went into memory";
   ASSERT_TRUE(cluster.SetBrokerUp(2).ok());
-  // The output comes back: everything is written, nothing lost.
-  WaitForRecords("qualified_plays.plays", want.size());
+  // The output comes back: everything is written, nothing lost. At least
+  // once, and the embedded broker (librdkafka 2.0.2's mock cluster) does not
+  // check the idempotent producer's sequence numbers, so the retries of the
+  // requests in flight when broker 2 went down write 2-4% of the plays
+  // twice: a count of records says nothing; the run is stopped once every
+  // play is there.
+  WaitForAll("qualified_plays.plays", want);
   kill(pid, SIGTERM);
   ASSERT_EQ(WaitExit(pid), 0) << ReadFileOrEmpty(log);
   const std::vector<std::string> plays = ReadWithKcat("qualified_plays.plays");
@@ -754,6 +759,7 @@ TEST_F(KafkaRunTest, AStalledOutputPausesConsumptionWithinItsBuffers) {
   size_t missing = 0;
   for (const std::string& w : want) missing += have.count(w) == 0 ? 1 : 0;
   EXPECT_EQ(missing, 0u);
+  std::printf("%zu plays written for %zu distinct\n", plays.size(), have.size());
 }
 
 // A write error in the state directory (here the file size limit, which
@@ -891,7 +897,8 @@ void BrokerOutageTest::RideOutOutage(bool exactly_once) {
     std::this_thread::sleep_for(std::chrono::milliseconds(8000));
     ASSERT_TRUE(broker_->SetBrokerUp(1).ok());
   });
-  WaitForRecords("qualified_plays.plays", want.size());
+  // Every play, not a count: at least once may write some twice (below).
+  WaitForAll("qualified_plays.plays", want);
   WaitForRecords("qualified_plays.dlq", dead);
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   ASSERT_EQ(kill(pid, 0), 0) << "the run died during the outage:\n" << ReadFileOrEmpty(log);

@@ -521,14 +521,20 @@ class KeyedStateStore {
       }
     }
   }
-  // True when dirty entries take more than a quarter of the budget: only a
+  // True when dirty entries stand in the way of the budget: only a
   // checkpoint can make them evictable, and a checkpoint's batch is about as
-  // large again.
+  // large again. That is, when the cache and the next checkpoint's batch
+  // (about the dirty bytes) pass the budget, and the dirty entries are more
+  // than a quarter of it (a checkpoint then frees something worth its
+  // cost). Dirty entries within the budget wait for the periodic
+  // checkpoint: a large value rewritten at every batch (a model) would
+  // otherwise force a checkpoint after every batch, and freeing it does
+  // not help, as the next batch dirties it again.
   bool WantsCheckpoint() const {
     if (dir_ == nullptr) return false;
     size_t dirty = 0;
     for (const auto& [name, table] : tables_) dirty += table->dirty_bytes();
-    return dirty > budget_ / 4;
+    return dirty > budget_ / 4 && approx_bytes() + dirty > budget_;
   }
   size_t approx_bytes() const {
     size_t n = 0;

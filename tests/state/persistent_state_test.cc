@@ -32,6 +32,40 @@ void Commit(StateDirectory& dir, KeyedStateStore<std::string>& store) {
   ASSERT_TRUE(dir.Commit(*batch).ok());
 }
 
+// A value rewritten at every batch (a model) takes more than a quarter of
+// the budget: within the budget, it waits for the periodic checkpoint (a
+// forced one would come after every batch and free nothing the next batch
+// does not dirty again). New keys that push the cache past the budget do
+// force one, and it makes them evictable.
+TEST(PersistentStateTest, OnlyDirtyEntriesInTheWayOfTheBudgetForceACheckpoint) {
+  auto dir = OpenDir(MakeScratchDir("pstate_force") + "/db");
+  const size_t budget = 4 << 20;
+  KeyedStateStore<std::string> store;
+  store.Bind(dir.get(), "op", budget);
+  auto value = store.Value<std::string>("v");
+  const std::string model_key = "model";
+  store.SetCurrentKey(&model_key);
+  value.Set(std::string(budget / 3, 'm'));
+  Commit(*dir, store);  // the entry's size is known from its encoding
+  for (int batch = 0; batch < 5; ++batch) {
+    store.SetCurrentKey(&model_key);
+    (*value.Mutable())[static_cast<size_t>(batch)] = 'x';
+    EXPECT_FALSE(store.WantsCheckpoint()) << "batch " << batch;
+    store.Trim();
+  }
+  int keys = 0;
+  while (!store.WantsCheckpoint() && keys < 100000) {
+    const std::string key = absl::StrCat("user", keys++);
+    store.SetCurrentKey(&key);
+    value.Set(std::string(1000, 'u'));
+  }
+  ASSERT_TRUE(store.WantsCheckpoint()) << "no checkpoint after " << keys << " new keys";
+  Commit(*dir, store);
+  store.Trim();
+  EXPECT_LE(store.approx_bytes(), budget);
+  EXPECT_FALSE(store.WantsCheckpoint());
+}
+
 TEST(PersistentStateTest, SnapshotReadsBackInAFreshCacheAndClearsAreDeletes) {
   const std::string path = MakeScratchDir("pstate") + "/db";
   {

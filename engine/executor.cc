@@ -309,7 +309,8 @@ absl::Status JobRun::Restore(const std::string& saved, OutputFactory& outputs) {
     return absl::InvalidArgumentError(absl::StrCat(where, " was checkpointed with batch size ",
                                                    cp.batch_size, "; resume with the same"));
   }
-  if (cp.cursors.size() != sources_.size() || cp.node_records.size() != graph_.nodes().size() ||
+  if (cp.cursors.size() != sources_.size() || cp.positions.size() != cp.partition_names.size() ||
+      cp.node_records.size() != graph_.nodes().size() ||
       cp.sink_written.size() != graph_.sinks().size() ||
       cp.output_sizes.size() != output_names_.size()) {
     return absl::InvalidArgumentError(where + " was written by a different version of this job");

@@ -65,6 +65,11 @@ TEST_F(CliTest, BadInvocationsGetOneLineAndExitTwo) {
   ExpectUsageError("gen nosuch --out x", "unknown generator 'nosuch'");
   ExpectUsageError("gen listens", "--out FILE is required");
   ExpectUsageError("gen listens --out x --events -5", "--events: -5 is outside");
+  // eddy run's operations flags are checked before it connects anywhere.
+  const std::string run = "run qualified_plays --brokers 127.0.0.1:1 --state-dir " + dir_ + "/s";
+  ExpectUsageError(run + " --log-format xml", "--log-format 'xml': expected text or json");
+  ExpectUsageError(run + " --input-buffer-mb 0", "--input-buffer-mb: 0 is outside");
+  ExpectUsageError(run + " --metrics-port ''", "--metrics-port needs [HOST:]PORT");
 }
 
 TEST_F(CliTest, NoCommandPrintsUsageToStderr) {

@@ -9,8 +9,9 @@
 #
 # Seeds: records written by the Release build's `eddy gen` (build/eddy, if
 # built) and a model file from `eddy replay learn`, plus a few lines per
-# example format written here. Corpora grow in build-fuzz/corpus/ and are
-# kept between runs.
+# example format written here, and the entries of a real state directory
+# (state_directory_fuzz writes them itself). Corpora grow in
+# build-fuzz/corpus/ and are kept between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 total=${1:-60}
@@ -21,7 +22,8 @@ cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWith
   -DEDDY_BUILD_BENCHMARKS=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target eddy_fuzzers
 
-targets=(ctr_event_fuzz listen_event_fuzz vw_fuzz criteo_fuzz csv_fuzz model_file_fuzz state_codec_fuzz)
+targets=(ctr_event_fuzz listen_event_fuzz vw_fuzz criteo_fuzz csv_fuzz model_file_fuzz state_codec_fuzz
+  state_directory_fuzz)
 corpus=build-fuzz/corpus
 mkdir -p build-fuzz/crashes
 for t in "${targets[@]}"; do mkdir -p "$corpus/$t"; done
@@ -56,6 +58,9 @@ seed_lines "$corpus/criteo_fuzz" "$seeds/criteo"
 printf '%s\n' "label,id,age,city,device" "1,u1,34,paris,ios" "0,u2,,\"new, york\",android" "yes,u3,x,berlin," > "$seeds/csv"
 seed_lines "$corpus/csv_fuzz" "$seeds/csv"
 printf '\x00' > "$corpus/state_codec_fuzz/seed-empty"
+# A real state directory's entries, from listen_counts stopped half way.
+EDDY_FUZZ_WRITE_SEED="$corpus/state_directory_fuzz/seed-listen-counts" \
+  build-fuzz/tests/fuzz/state_directory_fuzz
 
 per=$(( total / ${#targets[@]} ))
 [ "$per" -ge 1 ] || per=1

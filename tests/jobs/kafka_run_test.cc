@@ -741,8 +741,13 @@ TEST_F(KafkaRunTest, AStalledOutputPausesConsumptionWithinItsBuffers) {
   std::printf("RSS %.1f MiB before the burst, peak %.1f MiB during the stall\n",
               before / 1048576.0, peak / 1048576.0);
   // 8 partitions x 1 MiB, librdkafka's queue 1 MiB, fetches in flight and
-  // the 2,000 waiting outputs, and the batch being written.
+  // the 2,000 waiting outputs, and the batch being written. Checked in the
+  // plain build only: under AddressSanitizer freed memory waits in its
+  // quarantine (256 MiB by default) instead of being reused, so RSS grows
+  // with what passed through, not with what is held (+34 MiB in one CI run).
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(peak - before, int64_t{24} << 20) << "the burst went into memory";
+#endif
   ASSERT_TRUE(cluster.SetBrokerUp(2).ok());
   // The output comes back: everything is written, nothing lost. At least
   // once, and the embedded broker (librdkafka 2.0.2's mock cluster) does not

@@ -9,11 +9,14 @@
 #include <csignal>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "gtest/gtest.h"
 
 namespace eddy::testing {
 
@@ -108,9 +111,29 @@ inline int WaitExitWithin(pid_t pid, std::chrono::milliseconds limit) {
 }
 
 // A fresh directory for one test.
+// The scratch directories this test program made (see MakeScratchDir).
+inline std::vector<std::string>& ScratchDirs() {
+  static auto* dirs = new std::vector<std::string>;
+  return *dirs;
+}
+
+// A fresh directory under the temp dir. Removed when the test program exits
+// with every test passed; kept after a failure, for its logs and outputs
+// (ctest runs one test per process). Children that do not exec leave with
+// _exit, so they never remove anything.
 inline std::string MakeScratchDir(const std::string& name) {
   std::string dir = ::testing::TempDir() + "/eddy_" + name + "_XXXXXX";
   if (mkdtemp(dir.data()) == nullptr) std::abort();
+  static const bool cleanup = [] {
+    std::atexit([] {
+      if (!::testing::UnitTest::GetInstance()->Passed()) return;
+      std::error_code ec;
+      for (const std::string& d : ScratchDirs()) std::filesystem::remove_all(d, ec);
+    });
+    return true;
+  }();
+  (void)cleanup;
+  ScratchDirs().push_back(dir);
   return dir;
 }
 

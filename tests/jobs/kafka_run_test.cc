@@ -705,8 +705,7 @@ TEST_F(KafkaRunTest, AStalledOutputPausesConsumptionWithinItsBuffers) {
   EmbeddedBroker& cluster = **two;
   // The embedded broker keeps ~5 MiB of each partition: the ~142,000 plays
   // (17 MB of JSON) go to 8 partitions, so that none is dropped before the
-  // final read (with 2, 8 MB each, the oldest were under ASan, whose slower
-  // producer sends smaller, less compressed batches).
+  // final read (2 would hold 8.5 MB each).
   for (const auto& [topic, partitions] : std::vector<std::pair<std::string, int>>{
            {"burst.events", 8}, {"qualified_plays.plays", 8}, {"qualified_plays.dlq", 1},
            {"qualified_plays.late", 1}}) {

@@ -110,7 +110,6 @@ inline int WaitExitWithin(pid_t pid, std::chrono::milliseconds limit) {
   }
 }
 
-// A fresh directory for one test.
 // The scratch directories this test program made (see MakeScratchDir).
 inline std::vector<std::string>& ScratchDirs() {
   static auto* dirs = new std::vector<std::string>;

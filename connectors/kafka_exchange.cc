@@ -317,20 +317,20 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
   touched.assign(partitions_, false);
   ChangelogRecord rec;
   rec.checkpoint = interval;
-  for (const StateDirectory::Batch::Op& op : batch.ops()) {
+  EDDY_RETURN_IF_ERROR(batch.ForEachOp([&](const StateDirectory::Batch::Op& op) -> absl::Status {
     const std::string& table = dir.table_names()[op.table];
-    if (!OwnsTable(table) || op.key.size() < 2) continue;
+    if (!OwnsTable(table) || op.key.size() < 2) return absl::OkStatus();
     const uint32_t group = (static_cast<uint32_t>(static_cast<uint8_t>(op.key[0])) << 8) |
                            static_cast<uint8_t>(op.key[1]);
     const int r = PartitionOfKeyGroup(std::min(group, kKeyGroups - 1), partitions_);
     // A partition taken from this process since the last checkpoint: its
     // new owner continues from the last commit marker (see below).
-    if (!owned_[r].held || !inputs_[r]->assigned()) continue;
+    if (!owned_[r].held || !inputs_[r]->assigned()) return absl::OkStatus();
     rec.kind = op.kind == StateDirectory::Batch::Op::kPut      ? ChangelogRecord::kPut
                : op.kind == StateDirectory::Batch::Op::kDelete ? ChangelogRecord::kDelete
                                                                : ChangelogRecord::kDeleteRange;
     rec.table = table;
-    rec.key = op.key;
+    rec.key.assign(op.key.data(), op.key.size());
     // Kafka's default message.max.bytes is 1 MB: large values (a whole
     // model, say) go in pieces.
     constexpr size_t kPiece = 512 << 10;
@@ -346,7 +346,8 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
     rec.value.assign(value.data(), value.size());
     EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(rec)));
     touched[r] = true;
-  }
+    return absl::OkStatus();
+  }));
   // Acknowledged before anything marks them (the markers, and with
   // exactly-once the offset commit that makes them count): a marker after a
   // lost piece of a value would make the partition unrestorable.
@@ -563,14 +564,7 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
   return status;
 }
 
-absl::Status KafkaExchange::Restore(StateDirectory& dir) {
-  // What Restore writes is not a change to send to the changelog.
-  const bool recording = dir.record_ops();
-  dir.set_record_ops(false);
-  absl::Status status = RestoreOwned(dir);
-  dir.set_record_ops(recording);
-  return status;
-}
+absl::Status KafkaExchange::Restore(StateDirectory& dir) { return RestoreOwned(dir); }
 
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> KafkaExchange::CommittedIntervals() {
   EDDY_ASSIGN_OR_RETURN(const auto committed,

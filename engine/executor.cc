@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "engine/json_writer.h"
+#include "engine/memory.h"
 #include "engine/status_macros.h"
 #include "engine/thread_pool.h"
 #include "engine/watermark_tracker.h"
@@ -572,6 +573,8 @@ void JobRun::CountRecords() {
   for (size_t i = 0; i < graph_.sinks().size(); ++i) {
     stats_.sink_records[i].second = graph_.sinks()[i]->written();
   }
+  stats_.state_cache_bytes = 0;
+  for (const auto& node : graph_.nodes()) stats_.state_cache_bytes += node->state_cache_bytes();
   size_t k = 0;
   for (size_t i = 0; i < graph_.nodes().size(); ++i) {
     if (graph_.nodes()[i]->kind() == NodeKind::kSink) continue;
@@ -611,6 +614,9 @@ absl::StatusOr<RunStats> JobRun::Loop() {
       if (options_.wants_checkpoint && options_.wants_checkpoint()) due = true;
       if (due) {
         EDDY_RETURN_IF_ERROR(Checkpoint());
+        // The checkpoint's copies (its batch, encoded values, changelog
+        // messages) and the entries the caches evicted are now free.
+        ReleaseFreedMemory();
       } else {
         for (const auto& node : graph_.nodes()) node->TrimState();
       }

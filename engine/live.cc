@@ -219,6 +219,13 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
     };
     StateDirectory* dir = state.get();
     sources.state_bytes = [dir] { return dir->ApproximateLiveBytes(); };
+    sources.memory = [dir] {
+      const StateDirectory::RocksMemory m = dir->Memory();
+      return std::vector<std::pair<std::string, uint64_t>>{
+          {"rocksdb_memtables", m.memtables},
+          {"rocksdb_table_readers", m.table_readers},
+          {"rocksdb_block_cache", m.block_cache}};
+    };
     metrics->SetSources(std::move(sources));
   }
 
@@ -226,7 +233,6 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
   // share of the key groups before the run starts.
   std::vector<std::unique_ptr<KafkaExchange>> exchanges;
   if (!exchange_topics.empty()) {
-    state->set_record_ops(true);
     const std::string sender =
         absl::StrCat(absl::Hex(absl::Uniform<uint64_t>(absl::BitGen())), "-", getpid());
     const std::vector<Node*> key_bys = KeyBys(graph);

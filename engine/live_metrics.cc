@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "engine/memory.h"
 #include "engine/record.h"
 
 namespace eddy {
@@ -56,10 +57,13 @@ void LiveMetrics::BatchDone(const RunStats& stats) {
   // RocksDB properties); the lock is not held meanwhile.
   std::vector<PartitionLag> lags = sources_.lags ? sources_.lags() : std::vector<PartitionLag>{};
   const uint64_t state_bytes = sources_.state_bytes ? sources_.state_bytes() : 0;
+  std::vector<std::pair<std::string, uint64_t>> memory =
+      sources_.memory ? sources_.memory() : std::vector<std::pair<std::string, uint64_t>>{};
   std::lock_guard<std::mutex> lock(mu_);
   stats_ = stats;
   lags_ = std::move(lags);
   state_bytes_ = state_bytes;
+  memory_ = std::move(memory);
 }
 
 MetricsServer::Health LiveMetrics::Health() const {
@@ -149,8 +153,21 @@ std::string LiveMetrics::Render() const {
     text.Gauge("eddy_checkpoint_age_seconds",
                "Time since the last checkpoint (since the start before the first)", job,
                std::chrono::duration<double>(now - last_checkpoint_).count());
+    text.Gauge("eddy_memory_bytes", "Memory by component", with("component", "state_cache"),
+               static_cast<double>(stats_.state_cache_bytes));
+    for (const auto& [component, bytes] : memory_) {
+      text.Gauge("eddy_memory_bytes", "Memory by component", with("component", component),
+                 static_cast<double>(bytes));
+    }
+    const HeapBytes heap = HeapUsage();
+    text.Gauge("eddy_memory_bytes", "Memory by component", with("component", "heap_in_use"),
+               static_cast<double>(heap.in_use));
+    text.Gauge("eddy_memory_bytes", "Memory by component", with("component", "heap_free"),
+               static_cast<double>(heap.free));
     hooks = hooks_;
   }
+  text.Gauge("process_resident_memory_bytes", "Resident set size of the process", {},
+             static_cast<double>(ResidentBytes()));
   // The job's own figures, outside the lock: hooks take their own. Grouped
   // by name (a family must be contiguous), never over a name of the run's.
   std::vector<JobGraph::Metric> metrics;

@@ -22,6 +22,14 @@
 //   eddy_checkpoint_duration_seconds           the last checkpoint's
 //   eddy_checkpoint_age_seconds                since the last checkpoint (or the start)
 //   eddy_up                                    1 while running; 0 while stopping
+//   eddy_memory_bytes{component}               where the memory is: state_cache (the
+//                                              keyed-state caches), rocksdb_memtables,
+//                                              rocksdb_table_readers, rocksdb_block_cache,
+//                                              heap_in_use and heap_free (the
+//                                              allocator's: in use, and freed but
+//                                              still resident; jemalloc's figures
+//                                              when it is the malloc, else glibc's)
+//   process_resident_memory_bytes              RSS
 // and the job's own (JobGraph::MetricsHook: model logloss and AUC, drift
 // alerts raised and active, for the CTR job).
 #ifndef EDDY_ENGINE_LIVE_METRICS_H_
@@ -52,6 +60,8 @@ class LiveMetrics {
   struct Sources {
     std::function<std::vector<PartitionLag>()> lags;  // known lags only
     std::function<uint64_t()> state_bytes;
+    // Named parts of the memory in use besides the heap's totals (RocksDB's).
+    std::function<std::vector<std::pair<std::string, uint64_t>>()> memory;
   };
 
   // `stall_after`: Health fails when no batch has ended for that long.
@@ -88,6 +98,7 @@ class LiveMetrics {
   RunStats stats_;                                                 // GUARDED_BY(mu_)
   std::vector<PartitionLag> lags_;                                 // GUARDED_BY(mu_)
   uint64_t state_bytes_ = 0;                                       // GUARDED_BY(mu_)
+  std::vector<std::pair<std::string, uint64_t>> memory_;           // GUARDED_BY(mu_)
   std::map<std::string, std::vector<std::string>> inputs_;        // GUARDED_BY(mu_)
   std::vector<JobGraph::MetricsHook> hooks_;                       // GUARDED_BY(mu_)
   std::string phase_ = "starting";                                 // GUARDED_BY(mu_)

@@ -112,6 +112,8 @@ class Node {
   virtual absl::Status Snapshot(StateDirectory::Batch& /*batch*/) { return absl::OkStatus(); }
   // Evicts cached state to stay within budget. Called between batches.
   virtual void TrimState() {}
+  // Bytes its keyed-state caches hold now (for metrics).
+  virtual size_t state_cache_bytes() const { return 0; }
   // True when the operator can only get back under its memory budget through
   // a checkpoint (too much dirty state).
   virtual bool WantsCheckpoint() const { return false; }

@@ -190,6 +190,11 @@ class ProcessNode final : public Producer<typename Fn::Out> {
   void TrimState() override {
     for (auto& task : tasks_) task->state.Trim();
   }
+  size_t state_cache_bytes() const override {
+    size_t n = 0;
+    for (const auto& task : tasks_) n += task->state.approx_bytes();
+    return n;
+  }
   // State entries in memory over all tasks (see KeyedStateStore::cached_entries).
   size_t cached_state_entries() const {
     size_t n = 0;

@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config git
   librdkafka-dev librocksdb-dev libeigen3-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsimdjson-dev libxxhash-dev zlib1g-dev
+  libsimdjson-dev libxxhash-dev zlib1g-dev libjemalloc-dev
   kcat
 )
 # --fuzz: also clang and its libFuzzer runtime (scripts/fuzz.sh).

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The soak: `eddy run ctr` on the embedded broker, fed by `eddy gen ctr` at a
 # fixed rate, for MINUTES (default 30), sampled every 10 s through its
-# metrics endpoint (records read, consumer lag) and /proc (RSS).
+# metrics endpoint (records read, consumer lag, memory by component) and
+# /proc (RSS).
 #
 #   scripts/soak.sh [MINUTES] [RATE]
 #
 # RATE defaults to half of the rate at which the run reads a backlog of
 # 100,000 events (measured here first, in the same run). Writes
-# out/soak/samples.csv (seconds, phase, records read, lag, RSS MiB) and
+# out/soak/samples.csv (seconds, phase, records read, lag, RSS MiB, then
+# eddy_memory_bytes' components in MiB) and
 # prints, over the soak's second half, RSS min/max and their spread, and the
 # largest lag. Exits 1 if the spread is over 10% or the lag keeps growing
 # (its last sample above twice its first-half maximum and over 10 s of input).
@@ -65,11 +67,17 @@ scrape() {
 read_total() { scrape | awk '/^eddy_records_read_total/ {print $2}'; }
 lag_total() { scrape | awk '/^eddy_consumer_lag_records/ {s += $2} END {print s + 0}'; }
 rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$run/status"; }
+components="state_cache rocksdb_memtables rocksdb_table_readers rocksdb_block_cache heap_in_use heap_free"
 
 sample() {  # phase
-  echo "$(( $(date +%s) - start )),$1,$(read_total),$(lag_total),$(rss_mib)" >> "$out/samples.csv"
+  local page mem=""
+  page=$(scrape)
+  for c in $components; do
+    mem="$mem,$(awk -v c="component=\"$c\"" '/^eddy_memory_bytes/ && index($0, c) {printf "%.1f", $2 / 1048576}' <<< "$page")"
+  done
+  echo "$(( $(date +%s) - start )),$1,$(read_total),$(lag_total),$(rss_mib)$mem" >> "$out/samples.csv"
 }
-echo "seconds,phase,records_read,lag,rss_mib" > "$out/samples.csv"
+echo "seconds,phase,records_read,lag,rss_mib,${components// /_mib,}_mib" > "$out/samples.csv"
 start=$(date +%s)
 
 if [ "$rate" -le 0 ]; then

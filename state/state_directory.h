@@ -6,9 +6,11 @@
 // one key group's state can be scanned, handed over or dropped. Writes happen
 // only through Commit: a checkpoint is one atomic, synced write batch.
 //
-// The memory budget is split: a quarter for RocksDB's block cache, a quarter
-// for its memtables (shared by all column families), and half for the
-// write-back caches of the keyed state in front of it (cache_budget()).
+// The memory budget is split: a quarter for RocksDB's block cache, an eighth
+// for its memtables (shared by all column families, each flushed at a 32nd),
+// and half for the write-back caches of the keyed state in front of it
+// (cache_budget()); the last eighth is left for the checkpoint's batch and
+// RocksDB's table readers. Values of 1 MiB or more live in blob files.
 //
 // Thread-safety: Get and Scan may be called from any thread; Table, Commit
 // and the meta calls from the coordinating thread only.
@@ -74,11 +76,6 @@ class StateDirectory {
   // Table names, by id (a table's name is "<operator>/<state>").
   const std::vector<std::string>& table_names() const { return table_names_; }
 
-  // When on, every batch also keeps a copy of its table writes (ops()), for
-  // writers of a changelog. Off by default.
-  void set_record_ops(bool on) { record_ops_ = on; }
-  bool record_ops() const { return record_ops_; }
-
   // Reads one value. `found` is false when the key is absent.
   absl::Status Get(int table, absl::string_view key, std::string* value, bool* found) const;
 
@@ -100,23 +97,25 @@ class StateDirectory {
     size_t operations() const { return operations_; }
     size_t bytes() const;
 
-    // A table write, as kept when the directory records ops (meta writes are
-    // not kept). For kDeleteRange, `value` is the range's end.
+    // A table write (for writers of a changelog). For kDeleteRange, `value`
+    // is the range's end. Views into the batch.
     struct Op {
       enum Kind : uint8_t { kPut, kDelete, kDeleteRange } kind = kPut;
       int table = 0;
-      std::string key;
-      std::string value;
+      absl::string_view key;
+      absl::string_view value;
     };
-    const std::vector<Op>& ops() const { return ops_; }
+    // Calls fn for each table write, in the order written (meta writes are
+    // left out), read back from the batch itself: no copy is kept. Stops at
+    // fn's first error and returns it.
+    absl::Status ForEachOp(absl::FunctionRef<absl::Status(const Op&)> fn) const;
 
    private:
     friend class StateDirectory;
-    explicit Batch(const StateDirectory* dir);
+    Batch(const StateDirectory* dir, size_t reserve);
     const StateDirectory* dir_;
     std::unique_ptr<rocksdb::WriteBatch> batch_;
     size_t operations_ = 0;
-    std::vector<Op> ops_;
   };
 
   std::unique_ptr<Batch> NewBatch() const;
@@ -130,6 +129,16 @@ class StateDirectory {
   // Approximate on-disk and in-memory size reported by RocksDB (for tests
   // and metrics).
   uint64_t ApproximateLiveBytes() const;
+
+  // RocksDB's memory outside the keyed-state caches (for metrics): its
+  // memtables, its table readers (index and filter blocks, which grow with
+  // the keys stored) and its block cache's usage.
+  struct RocksMemory {
+    uint64_t memtables = 0;
+    uint64_t table_readers = 0;
+    uint64_t block_cache = 0;
+  };
+  RocksMemory Memory() const;
 
   // Flushes memtables and compacts every table (tests use it to check what
   // is really stored).
@@ -147,7 +156,9 @@ class StateDirectory {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // every open handle, for closing
   struct RocksOptions;
   std::unique_ptr<RocksOptions> options_;
-  bool record_ops_ = false;
+  // The last committed batch's size: the next one reserves about as much,
+  // instead of doubling its buffer (and holding both) as it grows.
+  size_t last_batch_bytes_ = 0;
 };
 
 }  // namespace eddy

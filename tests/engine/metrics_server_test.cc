@@ -152,6 +152,9 @@ TEST(LiveMetricsTest, TheRunsFiguresWithOperatorInputsCheckpointsAndTheJobsOwn) 
   LiveMetrics::Sources sources;
   sources.lags = [] { return std::vector<LiveMetrics::PartitionLag>{{"j.events", 3, 17}}; };
   sources.state_bytes = [] { return uint64_t{4096}; };
+  sources.memory = [] {
+    return std::vector<std::pair<std::string, uint64_t>>{{"rocksdb_memtables", 1 << 20}};
+  };
   m.SetSources(sources);
   m.SetGraph(*graph);
   EXPECT_EQ(m.Health().reason, "starting");
@@ -167,8 +170,19 @@ TEST(LiveMetricsTest, TheRunsFiguresWithOperatorInputsCheckpointsAndTheJobsOwn) 
   s.final_watermark = 1000;
   s.checkpoints = 1;
   s.last_checkpoint_seconds = 0.5;
+  s.state_cache_bytes = 12345;
   m.BatchDone(s);
   std::string page = m.Render();
+  EXPECT_EQ(PrometheusValue(page, "eddy_memory_bytes{job=\"j\",component=\"state_cache\"}"), 12345)
+      << page;
+  EXPECT_EQ(PrometheusValue(page, "eddy_memory_bytes{job=\"j\",component=\"rocksdb_memtables\"}"),
+            1 << 20);
+  // This test program's own heap and RSS: something, and RSS holds the heap in use.
+  const double in_use = PrometheusValue(page, "eddy_memory_bytes{job=\"j\",component=\"heap_in_use\"}");
+  const double rss = PrometheusValue(page, "process_resident_memory_bytes");
+  EXPECT_GT(in_use, 0);
+  EXPECT_GT(rss, 0);
+  EXPECT_GE(PrometheusValue(page, "eddy_memory_bytes{job=\"j\",component=\"heap_free\"}"), 0);
   EXPECT_EQ(PrometheusValue(page, "eddy_records_read_total{job=\"j\"}"), 100) << page;
   EXPECT_EQ(PrometheusValue(page, "eddy_operator_records_in_total{job=\"j\",operator=\"positive\"}"), 93) << page;
   EXPECT_EQ(PrometheusValue(page, "eddy_operator_records_out_total{job=\"j\",operator=\"positive\"}"), 90);

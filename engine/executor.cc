@@ -182,6 +182,8 @@ class JobRun {
   std::vector<std::pair<uint32_t, EventTime>> promises_;
   int64_t replay_clock_ = kMinEventTime;
   uint64_t records_since_checkpoint_ = 0;
+  // The last checkpoint's batch size: the next reserves about as much.
+  size_t last_checkpoint_bytes_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   std::string line_;
   std::vector<OperatorDeadLetter> operator_dead_;  // scratch
@@ -354,7 +356,8 @@ absl::Status JobRun::Checkpoint() {
     EDDY_ASSIGN_OR_RETURN(uint64_t size, writers_[i]->Sync());
     cp.output_sizes.emplace_back(output_names_[i], size);
   }
-  std::unique_ptr<StateDirectory::Batch> batch = options_.state->NewBatch();
+  std::unique_ptr<StateDirectory::Batch> batch =
+      options_.state->NewBatch(last_checkpoint_bytes_ + last_checkpoint_bytes_ / 8);
   for (const auto& node : graph_.nodes()) EDDY_RETURN_IF_ERROR(node->Snapshot(*batch));
   cp.fingerprint = Fingerprint();
   cp.batch_size = options_.batch_size;
@@ -382,6 +385,7 @@ absl::Status JobRun::Checkpoint() {
   batch->PutMeta(kCheckpointKey, Encode(cp));
   if (options_.before_commit) EDDY_RETURN_IF_ERROR(options_.before_commit(*batch));
   EDDY_RETURN_IF_ERROR(options_.state->Commit(*batch));
+  last_checkpoint_bytes_ = batch->bytes();
   for (const auto& node : graph_.nodes()) node->TrimState();
   if (options_.after_checkpoint) EDDY_RETURN_IF_ERROR(options_.after_checkpoint());
   ++stats_.checkpoints;

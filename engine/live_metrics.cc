@@ -98,6 +98,7 @@ std::string LiveMetrics::Render() const {
     return l;
   };
   std::vector<JobGraph::MetricsHook> hooks;
+  const HeapBytes heap = HeapUsage();  // before the lock: glibc's takes every arena's
   {
     std::lock_guard<std::mutex> lock(mu_);
     const Clock::time_point now = Clock::now();
@@ -159,7 +160,6 @@ std::string LiveMetrics::Render() const {
       text.Gauge("eddy_memory_bytes", "Memory by component", with("component", component),
                  static_cast<double>(bytes));
     }
-    const HeapBytes heap = HeapUsage();
     text.Gauge("eddy_memory_bytes", "Memory by component", with("component", "heap_in_use"),
                static_cast<double>(heap.in_use));
     text.Gauge("eddy_memory_bytes", "Memory by component", with("component", "heap_free"),

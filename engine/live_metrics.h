@@ -26,9 +26,10 @@
 //                                              keyed-state caches), rocksdb_memtables,
 //                                              rocksdb_table_readers, rocksdb_block_cache,
 //                                              heap_in_use and heap_free (the
-//                                              allocator's: in use, and freed but
-//                                              still resident; jemalloc's figures
-//                                              when it is the malloc, else glibc's)
+//                                              allocator's: allocated, and the rest
+//                                              of what it holds resident: freed
+//                                              chunks, jemalloc's metadata; see
+//                                              engine/memory.h)
 //   process_resident_memory_bytes              RSS
 // and the job's own (JobGraph::MetricsHook: model logloss and AUC, drift
 // alerts raised and active, for the CTR job).

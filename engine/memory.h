@@ -13,12 +13,15 @@ namespace eddy {
 
 struct HeapBytes {
   uint64_t in_use = 0;  // allocated and not freed
-  uint64_t free = 0;    // freed, and still resident in the allocator
+  uint64_t free = 0;    // the rest of what the allocator holds
 };
 
-// jemalloc's stats.allocated and stats.resident minus it; with glibc,
-// mallinfo2 over all arenas (chunks in use, heap and mmapped; freed chunks
-// kept for reuse, resident unless ReleaseFreedMemory handed their pages back).
+// jemalloc's stats.allocated, and stats.resident minus it (freed pages not
+// yet purged, unused room in pages in use, jemalloc's metadata; pages purged
+// lazily still count in RSS but not here). With glibc, mallinfo2 over all
+// arenas: chunks in use (heap and mmapped), and freed chunks kept for reuse
+// (resident unless ReleaseFreedMemory handed their pages back). Under the
+// sanitizers, whose malloc neither sees, the figures are glibc's idle heap's.
 HeapBytes HeapUsage();
 
 // VmRSS (/proc/self/statm); 0 if unreadable.

@@ -29,6 +29,13 @@ struct EventTimeOptions {
   // late. (A replay of old logs is not affected; only a record from the
   // run's future is.) Infinite: no check.
   absl::Duration max_future = absl::InfiniteDuration();
+  // Records stamped more than this behind the newest event time of their
+  // input partition (its on-time records in the same batch, or its
+  // watermark from earlier batches) go to the dead letters ("event time in
+  // the past"), not to the late records: a device clock a century off, say.
+  // Unlike lateness it needs no watermark, so it also holds in a run's
+  // first batch, where nothing is late yet. Infinite: no check.
+  absl::Duration max_past = absl::InfiniteDuration();
   // Watermark alignment (as Flink's, within this source): a partition whose
   // watermark is more than this ahead of the slowest active one's is not
   // read until that one catches up (idle and finished partitions do not

@@ -695,9 +695,13 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
   JobBuilder job("ctr");
   auto featured =
       job.Source<Event>("events", ParseEvent)
+          // Dead letters: stamped over a day ahead of the clock, or over a
+          // week behind the newest event of their partition (a device clock
+          // that is off, not a late event: the lookbacks span a day).
           .WithEventTime(&Event::ts, EventTimeOptions{absl::Milliseconds(kOutOfOrderMs),
                                                       absl::Milliseconds(settings->lateness_ms),
-                                                      absl::Minutes(1), absl::Hours(24)})
+                                                      absl::Minutes(1), absl::Hours(24),
+                                                      absl::Hours(24 * 7)})
           .KeyBy("by_user", &Event::user)
           .Process("user_features", UserStage(settings))
           .KeyBy("by_ad", [](const Staged& s) { return s.event.ad; })

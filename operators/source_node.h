@@ -10,6 +10,7 @@
 #define EDDY_OPERATORS_SOURCE_NODE_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -101,6 +102,9 @@ class SourceNode final : public Producer<T>, public SourceOperator {
         out.push_back(Record<T>{*std::move(parsed), ts, Tag{static_cast<uint32_t>(i), 0, 0}});
       }
     });
+    if (options_.max_past != absl::InfiniteDuration()) {
+      DropFarPast(batch, input_partitions, ctx, parts);
+    }
     report.Reset(input_partitions);
     for (const ChunkReport& cr : chunks_) {
       report.failures.insert(report.failures.end(), cr.failures.begin(), cr.failures.end());
@@ -108,6 +112,12 @@ class SourceNode final : public Producer<T>, public SourceOperator {
       for (size_t q = 0; q < input_partitions; ++q) {
         report.max_ts[q] = std::max(report.max_ts[q], cr.max_ts[q]);
       }
+    }
+    if (options_.max_past != absl::InfiniteDuration()) {
+      // DropFarPast added failures after each chunk's own.
+      std::stable_sort(report.failures.begin(), report.failures.end(),
+                       [](const SourceDecodeReport::Failure& a,
+                          const SourceDecodeReport::Failure& b) { return a.entry < b.entry; });
     }
   }
 
@@ -118,6 +128,52 @@ class SourceNode final : public Producer<T>, public SourceOperator {
     } else {
       return parser_(batch.View(e));
     }
+  }
+
+  // EventTimeOptions::max_past, after the chunks are decoded: the newest
+  // event time of each input partition is the largest of its on-time
+  // records over all chunks and its watermark so far; records (on time or
+  // late) more than max_past behind it become failures.
+  void DropFarPast(const RawRecordBatch& batch, size_t input_partitions, const BatchContext& ctx,
+                   int parts) {
+    const int64_t past_ms = absl::ToInt64Milliseconds(options_.max_past);
+    std::vector<EventTime> bound(input_partitions, kMinEventTime);
+    for (size_t q = 0; q < input_partitions; ++q) {
+      EventTime newest = ctx.partition_watermarks != nullptr && q < ctx.partition_watermarks->size()
+                             ? (*ctx.partition_watermarks)[q]
+                             : ctx.previous_watermark;
+      if (newest == kMaxEventTime) newest = kMinEventTime;  // a finished partition: no figure
+      for (const ChunkReport& cr : chunks_) newest = std::max(newest, cr.max_ts[q]);
+      bound[q] = newest == kMinEventTime || newest < kMinEventTime + past_ms ? kMinEventTime
+                                                                            : newest - past_ms;
+    }
+    const auto too_old = [&](uint32_t entry, EventTime ts) {
+      const uint32_t q = batch.entries[entry].partition;
+      return q < bound.size() && ts < bound[q];
+    };
+    ctx.pool->ParallelFor(parts, [&](int p) {
+      ChunkReport& cr = chunks_[p];
+      auto& out = this->output_.parts[p];
+      size_t kept = 0;
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (too_old(out[i].tag.seq, out[i].ts)) {
+          cr.failures.push_back({out[i].tag.seq, "event time in the past"});
+        } else {
+          if (kept != i) out[kept] = std::move(out[i]);
+          ++kept;
+        }
+      }
+      out.erase(out.begin() + static_cast<std::ptrdiff_t>(kept), out.end());
+      size_t late_kept = 0;
+      for (size_t i = 0; i < cr.late.size(); ++i) {
+        if (too_old(cr.late[i].entry, cr.late[i].ts)) {
+          cr.failures.push_back({cr.late[i].entry, "event time in the past"});
+        } else {
+          cr.late[late_kept++] = cr.late[i];
+        }
+      }
+      cr.late.resize(late_kept);
+    });
   }
 
   struct ChunkReport {

@@ -146,18 +146,6 @@ absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(const Optio
   ro.cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   ro.cf.write_buffer_size = std::min<size_t>(budget / 32, size_t{64} << 20);
   ro.cf.compression = rocksdb::kLZ4Compression;
-  // Values of a MiB or more (a learner's whole model, rewritten at every
-  // checkpoint) go to blob files, and the tables keep a reference (RocksDB's
-  // integrated BlobDB). Kept inline, a model is one data block of its own
-  // size, and each compaction of its table read the versions it merged whole
-  // and wrote the survivor again: a live CTR run's heap jumped by ~45 MiB
-  // every 50 s (its model is 8 MiB). A blob file is deleted once every value
-  // in it is overwritten; garbage collection moves the values that live on
-  // out of the oldest blob files during compactions.
-  ro.cf.enable_blob_files = true;
-  ro.cf.min_blob_size = 1 << 20;
-  ro.cf.blob_compression_type = rocksdb::kLZ4Compression;
-  ro.cf.enable_blob_garbage_collection = true;
 
   std::vector<std::string> families;
   if (has_db) {
@@ -302,8 +290,8 @@ void StateDirectory::Batch::PutMeta(absl::string_view key, absl::string_view val
 
 size_t StateDirectory::Batch::bytes() const { return batch_->GetDataSize(); }
 
-std::unique_ptr<StateDirectory::Batch> StateDirectory::NewBatch() const {
-  return std::unique_ptr<Batch>(new Batch(this, last_batch_bytes_ + last_batch_bytes_ / 8));
+std::unique_ptr<StateDirectory::Batch> StateDirectory::NewBatch(size_t reserve_bytes) const {
+  return std::unique_ptr<Batch>(new Batch(this, reserve_bytes));
 }
 
 absl::Status StateDirectory::Batch::ForEachOp(absl::FunctionRef<absl::Status(const Op&)> fn) const {
@@ -352,7 +340,6 @@ absl::Status StateDirectory::Batch::ForEachOp(absl::FunctionRef<absl::Status(con
 absl::Status StateDirectory::Commit(Batch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  last_batch_bytes_ = batch.batch_->GetDataSize();
   rocksdb::Status s = db_->Write(wo, batch.batch_.get());
   if (s.ok() || !(s.IsIOError() || s.IsIncomplete())) return ToStatus(&s, "checkpoint write");
   // A write error (a full disk, a failing device): RocksDB stops writing

@@ -10,7 +10,7 @@
 // for its memtables (shared by all column families, each flushed at a 32nd),
 // and half for the write-back caches of the keyed state in front of it
 // (cache_budget()); the last eighth is left for the checkpoint's batch and
-// RocksDB's table readers. Values of 1 MiB or more live in blob files.
+// RocksDB's table readers.
 //
 // Thread-safety: Get and Scan may be called from any thread; Table, Commit
 // and the meta calls from the coordinating thread only.
@@ -118,7 +118,10 @@ class StateDirectory {
     size_t operations_ = 0;
   };
 
-  std::unique_ptr<Batch> NewBatch() const;
+  // `reserve_bytes`: room to allocate at once (a checkpoint passes about the
+  // last one's size, so that its buffer does not double, holding both
+  // copies, as it grows).
+  std::unique_ptr<Batch> NewBatch(size_t reserve_bytes = 0) const;
 
   // Applies `batch` atomically and durably (synced).
   absl::Status Commit(Batch& batch);
@@ -156,9 +159,6 @@ class StateDirectory {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // every open handle, for closing
   struct RocksOptions;
   std::unique_ptr<RocksOptions> options_;
-  // The last committed batch's size: the next one reserves about as much,
-  // instead of doubling its buffer (and holding both) as it grows.
-  size_t last_batch_bytes_ = 0;
 };
 
 }  // namespace eddy

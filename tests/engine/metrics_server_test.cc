@@ -177,11 +177,16 @@ TEST(LiveMetricsTest, TheRunsFiguresWithOperatorInputsCheckpointsAndTheJobsOwn) 
       << page;
   EXPECT_EQ(PrometheusValue(page, "eddy_memory_bytes{job=\"j\",component=\"rocksdb_memtables\"}"),
             1 << 20);
-  // This test program's own heap and RSS: something, and RSS holds the heap in use.
+  // This test program's own heap (glibc's malloc here; under the
+  // sanitizers, whose malloc glibc's mallinfo2 does not see, only present)
+  // and RSS.
   const double in_use = PrometheusValue(page, "eddy_memory_bytes{job=\"j\",component=\"heap_in_use\"}");
-  const double rss = PrometheusValue(page, "process_resident_memory_bytes");
+#if defined(__SANITIZE_ADDRESS__)
+  EXPECT_GE(in_use, 0);
+#else
   EXPECT_GT(in_use, 0);
-  EXPECT_GT(rss, 0);
+#endif
+  EXPECT_GT(PrometheusValue(page, "process_resident_memory_bytes"), 0);
   EXPECT_GE(PrometheusValue(page, "eddy_memory_bytes{job=\"j\",component=\"heap_free\"}"), 0);
   EXPECT_EQ(PrometheusValue(page, "eddy_records_read_total{job=\"j\"}"), 100) << page;
   EXPECT_EQ(PrometheusValue(page, "eddy_operator_records_in_total{job=\"j\",operator=\"positive\"}"), 93) << page;

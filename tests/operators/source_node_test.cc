@@ -281,6 +281,43 @@ TEST(SourceNodeTest, EventTimeFarAheadOfTheClockIsADeadLetter) {
   EXPECT_TRUE(Failures(any.Decode({{Ln(now + 2 * 3600 * 1000, "ahead")}}, 1).report).empty());
 }
 
+// With max_past, a record stamped further behind the newest event time of
+// its partition is a dead letter, also in the first batch (no watermark
+// yet: nothing is late) and also when it would be late; the newest time
+// may come from a later chunk of the batch; partitions are judged apart.
+TEST(SourceNodeTest, EventTimeFarBehindItsPartitionIsADeadLetter) {
+  EventTimeOptions o;
+  o.max_past = absl::Seconds(100);
+  SourceHarness h(/*parts=*/2, o, /*threads=*/2);
+  // Chunks of 3: entries 0..2 and 3..5; partition 0's newest (1,000,000)
+  // is in the second chunk.
+  const Decoded first = h.Decode({{Ln(950000, "a"), 0},
+                                  {Ln(10, "a century back"), 0},
+                                  {Ln(20, "old but alone"), 1},
+                                  {Ln(1000000, "newest"), 0},
+                                  {Ln(899999, "just over"), 0},
+                                  {Ln(900000, "just within"), 0}},
+                                 2);
+  EXPECT_EQ(Failures(first.report), (std::vector<std::pair<uint32_t, std::string>>{
+                                        {1, "event time in the past"},
+                                        {4, "event time in the past"}}));
+  EXPECT_EQ(first.report.max_ts, (std::vector<EventTime>{1000000, 20}));
+  size_t out = 0;
+  for (const auto& part : first.parts) out += part.size();
+  EXPECT_EQ(out, 4u);
+  // Later, with a watermark: behind it by less than max_past is late; by
+  // more, a dead letter.
+  const Decoded later = h.Decode({{Ln(999000, "late"), 0}, {Ln(5, "ancient"), 0}}, 2,
+                                 /*previous_watermark=*/1000000);
+  EXPECT_EQ(Failures(later.report),
+            (std::vector<std::pair<uint32_t, std::string>>{{1, "event time in the past"}}));
+  ASSERT_EQ(later.report.late.size(), 1u);
+  EXPECT_EQ(later.report.late[0].entry, 0u);
+  // Without the option nothing is judged so.
+  SourceHarness any(1, EventTimeOptions{});
+  EXPECT_TRUE(Failures(any.Decode({{Ln(1000000, "new")}, {Ln(10, "old")}}, 1).report).empty());
+}
+
 TEST(SourceNodeTest, EventTimeBeyondTwoToThe53IsAFailure) {
   constexpr int64_t kMax = int64_t{1} << 53;
   SourceHarness h(2, EventTimeOptions{});

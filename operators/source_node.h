@@ -136,7 +136,7 @@ class SourceNode final : public Producer<T>, public SourceOperator {
   // late) more than max_past behind it become failures.
   void DropFarPast(const RawRecordBatch& batch, size_t input_partitions, const BatchContext& ctx,
                    int parts) {
-    const int64_t past_ms = absl::ToInt64Milliseconds(options_.max_past);
+    const int64_t past_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(options_.max_past));
     std::vector<EventTime> bound(input_partitions, kMinEventTime);
     for (size_t q = 0; q < input_partitions; ++q) {
       EventTime newest = ctx.partition_watermarks != nullptr && q < ctx.partition_watermarks->size()

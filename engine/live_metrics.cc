@@ -154,16 +154,15 @@ std::string LiveMetrics::Render() const {
     text.Gauge("eddy_checkpoint_age_seconds",
                "Time since the last checkpoint (since the start before the first)", job,
                std::chrono::duration<double>(now - last_checkpoint_).count());
-    text.Gauge("eddy_memory_bytes", "Memory by component", with("component", "state_cache"),
-               static_cast<double>(stats_.state_cache_bytes));
-    for (const auto& [component, bytes] : memory_) {
+    std::vector<std::pair<std::string, uint64_t>> memory = {
+        {"state_cache", stats_.state_cache_bytes}};
+    memory.insert(memory.end(), memory_.begin(), memory_.end());
+    memory.emplace_back("heap_in_use", heap.in_use);
+    memory.emplace_back("heap_free", heap.free);
+    for (const auto& [component, bytes] : memory) {
       text.Gauge("eddy_memory_bytes", "Memory by component", with("component", component),
                  static_cast<double>(bytes));
     }
-    text.Gauge("eddy_memory_bytes", "Memory by component", with("component", "heap_in_use"),
-               static_cast<double>(heap.in_use));
-    text.Gauge("eddy_memory_bytes", "Memory by component", with("component", "heap_free"),
-               static_cast<double>(heap.free));
     hooks = hooks_;
   }
   text.Gauge("process_resident_memory_bytes", "Resident set size of the process", {},

@@ -14,6 +14,7 @@ replay fails.
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,4 +109,8 @@ ok = (accounted == lines_in and
       summary["dead_letters"] + summary["late_events"] == total_inserted)
 print("every line accounted for, and the dead letters and late records are the inserted records:",
       "yes" if ok else "NO")
+if ok:
+    shutil.rmtree(work)  # ~30 MB a run; kept after a failure, for its outputs
+else:
+    print("bad_inputs: inputs and outputs kept in", work, file=sys.stderr)
 sys.exit(0 if ok else 1)

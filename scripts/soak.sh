@@ -64,18 +64,20 @@ scrape() {
   cat <&3
   exec 3<&-
 }
-read_total() { scrape | awk '/^eddy_records_read_total/ {print $2}'; }
-lag_total() { scrape | awk '/^eddy_consumer_lag_records/ {s += $2} END {print s + 0}'; }
+# Filters over a scraped page.
+records_read() { awk '/^eddy_records_read_total/ {print $2}'; }
+lag_sum() { awk '/^eddy_consumer_lag_records/ {s += $2} END {print s + 0}'; }
+read_total() { scrape | records_read; }
 rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$run/status"; }
 components="state_cache rocksdb_memtables rocksdb_table_readers rocksdb_block_cache heap_in_use heap_free"
 
-sample() {  # phase
+sample() {  # phase; one scrape for all of a sample's figures
   local page mem=""
   page=$(scrape)
   for c in $components; do
     mem="$mem,$(awk -v c="component=\"$c\"" '/^eddy_memory_bytes/ && index($0, c) {printf "%.1f", $2 / 1048576}' <<< "$page")"
   done
-  echo "$(( $(date +%s) - start )),$1,$(read_total),$(lag_total),$(rss_mib)$mem" >> "$out/samples.csv"
+  echo "$(( $(date +%s) - start )),$1,$(records_read <<< "$page"),$(lag_sum <<< "$page"),$(rss_mib)$mem" >> "$out/samples.csv"
 }
 echo "seconds,phase,records_read,lag,rss_mib,${components// /_mib,}_mib" > "$out/samples.csv"
 start=$(date +%s)

@@ -39,6 +39,10 @@ class DirectoryOutputFactory final : public OutputFactory {
 // Creates `dir` and its parents if missing. Errors name the directory.
 absl::Status EnsureDirectory(const std::string& dir);
 
+// Replaces `path` with `contents` whole: written to `path`.tmp, synced, then
+// renamed over it, so a crash leaves the old file or the new one.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& contents);
+
 }  // namespace eddy
 
 #endif  // EDDY_CONNECTORS_FILE_SINK_H_

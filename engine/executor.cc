@@ -153,7 +153,10 @@ class JobRun {
   void CountDeadLetter(const std::string& reason);
   absl::Status WriteLate(const SourceRuntime& src, const SourceDecodeReport::Late& l);
   absl::Status RunSteps(const BatchContext& ctx);
-  absl::Status Checkpoint();
+  // `input_ended`: the last one (RunOptions::at_input_end).
+  absl::Status Checkpoint(bool input_ended = false);
+  // stats_ as the run ends (or as its last checkpoint is taken).
+  void FinalStats();
   absl::Status Restore(const std::string& saved, OutputFactory& outputs);
   std::string Fingerprint() const { return graph_.Describe() + "\n" + options_.fingerprint; }
   void CountOutput(size_t index) {
@@ -185,6 +188,7 @@ class JobRun {
   // The last checkpoint's batch size: the next reserves about as much.
   size_t last_checkpoint_bytes_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::string line_;
   std::vector<OperatorDeadLetter> operator_dead_;  // scratch
 };
@@ -345,10 +349,11 @@ absl::Status JobRun::Restore(const std::string& saved, OutputFactory& outputs) {
   for (size_t i = 0; i < cp.node_records.size(); ++i) node_records_[i][0] = cp.node_records[i];
   for (size_t i = 0; i < cp.sink_written.size(); ++i) graph_.sinks()[i]->set_written(cp.sink_written[i]);
   stats_.resumed = true;
+  stats_.ended_before = cp.watermark == kMaxEventTime;
   return absl::OkStatus();
 }
 
-absl::Status JobRun::Checkpoint() {
+absl::Status JobRun::Checkpoint(bool input_ended) {
   const auto begin = std::chrono::steady_clock::now();
   CheckpointRecord cp;
   // Outputs first: what the checkpoint says was written must be on disk.
@@ -383,6 +388,12 @@ absl::Status JobRun::Checkpoint() {
   }
   for (SinkNodeBase* sink : graph_.sinks()) cp.sink_written.push_back(sink->written());
   batch->PutMeta(kCheckpointKey, Encode(cp));
+  if (input_ended && options_.at_input_end) {
+    FinalStats();
+    RunStats at_end = stats_;
+    ++at_end.checkpoints;  // this one
+    EDDY_RETURN_IF_ERROR(options_.at_input_end(at_end, batch.get()));
+  }
   if (options_.before_commit) EDDY_RETURN_IF_ERROR(options_.before_commit(*batch));
   EDDY_RETURN_IF_ERROR(options_.state->Commit(*batch));
   last_checkpoint_bytes_ = batch->bytes();
@@ -588,8 +599,16 @@ void JobRun::CountRecords() {
   }
 }
 
+void JobRun::FinalStats() {
+  stats_.final_watermark = watermark_;
+  CountRecords();
+  stats_.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
 absl::StatusOr<RunStats> JobRun::Loop() {
-  const auto start = std::chrono::steady_clock::now();
+  start_ = std::chrono::steady_clock::now();
+  bool input_ended = false;
   for (;;) {
     for (const auto& node : graph_.nodes()) node->ClearOutput();
     BatchContext ctx;
@@ -603,8 +622,9 @@ absl::StatusOr<RunStats> JobRun::Loop() {
     ++stats_.batches;
 
     const bool restart = options_.wants_restart && options_.wants_restart();
-    const bool done = (all_finished && watermark_ == kMaxEventTime) ||
-                      (options_.stop != nullptr && options_.stop->load()) || restart;
+    input_ended = all_finished && watermark_ == kMaxEventTime;
+    const bool done =
+        input_ended || (options_.stop != nullptr && options_.stop->load()) || restart;
     stats_.restart_requested = restart;
     if (options_.state != nullptr) {
       bool due = done || (options_.checkpoint_every_records > 0 &&
@@ -617,7 +637,7 @@ absl::StatusOr<RunStats> JobRun::Loop() {
       for (const auto& node : graph_.nodes()) due = due || node->WantsCheckpoint();
       if (options_.wants_checkpoint && options_.wants_checkpoint()) due = true;
       if (due) {
-        EDDY_RETURN_IF_ERROR(Checkpoint());
+        EDDY_RETURN_IF_ERROR(Checkpoint(input_ended));
         // The checkpoint's copies (its batch, encoded values, changelog
         // messages) and the entries the caches evicted are now free.
         ReleaseFreedMemory();
@@ -637,10 +657,10 @@ absl::StatusOr<RunStats> JobRun::Loop() {
   }
 
   for (auto& w : writers_) EDDY_RETURN_IF_ERROR(w->Close());
-  stats_.final_watermark = watermark_;
-  CountRecords();
-  stats_.wall_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  FinalStats();
+  if (input_ended && options_.state == nullptr && options_.at_input_end) {
+    EDDY_RETURN_IF_ERROR(options_.at_input_end(stats_, nullptr));
+  }
   return stats_;
 }
 

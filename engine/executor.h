@@ -77,6 +77,15 @@ struct RunOptions {
   // Asked after every batch; true forces a checkpoint (e.g. held outputs
   // outgrew their memory).
   std::function<bool()> wants_checkpoint;
+  // Called once the input has ended (every partition finished and the
+  // watermark at the end of time), with the run's final figures, after the
+  // outputs are synced and, with a state directory, with the last
+  // checkpoint's batch just before it commits (nullptr without one). What a
+  // run's end writes (a summary) and stores in the batch then goes in with
+  // that checkpoint: a crash leaves both or neither, and a resume from a
+  // checkpoint taken after the input ended (RunStats::ended_before) can
+  // find what the first run wrote. An error stops the run.
+  std::function<absl::Status(const RunStats&, StateDirectory::Batch*)> at_input_end;
   // Runs whose KeyBys cross processes (engine/exchange.h). Called after the
   // sources are read, before the operators run, with the watermark of each
   // input partition this process reads (by index over all sources, in
@@ -101,6 +110,7 @@ struct RunStats {
   double last_checkpoint_seconds = 0;
   uint64_t state_cache_bytes = 0;    // keyed-state caches after the last batch
   bool resumed = false;              // this run continued from a checkpoint
+  bool ended_before = false;         // ... taken after the input had ended
   bool restart_requested = false;    // ended by RunOptions::wants_restart
   EventTime final_watermark = kMinEventTime;
   double wall_seconds = 0;

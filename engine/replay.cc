@@ -1,6 +1,7 @@
 #include "engine/replay.h"
 
 #include <algorithm>
+#include <optional>
 #include <filesystem>
 #include <set>
 #include <system_error>
@@ -36,6 +37,9 @@ absl::StatusOr<std::vector<std::string>> ExpandInput(const std::string& path) {
   }
   return std::vector<std::string>{path};
 }
+
+// Where a finished run's checkpoint keeps its summary.
+constexpr char kSummaryKey[] = "eddy.summary";
 
 }  // namespace
 
@@ -135,15 +139,35 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
   run.checkpoint_every_records = options.checkpoint_every_records;
   run.checkpoint_interval = absl::Milliseconds(options.checkpoint_interval_ms);
   run.progress = options.progress;
+  // The run's end: the job's hooks (its figures, --model-out) and
+  // summary.json, before the last checkpoint commits, which stores the
+  // summary. A crash before the commit resumes from the checkpoint before
+  // and writes them again; a run resumed from after the input ended (killed
+  // between the commit and the summary, or run again) writes the stored one.
   const std::vector<JobGraph::FinishHook> hooks = graph.finish_hooks();
+  bool summary_written = false;
+  run.at_input_end = [&](const RunStats& stats, StateDirectory::Batch* batch) -> absl::Status {
+    std::string json;
+    if (stats.ended_before) {
+      EDDY_ASSIGN_OR_RETURN(std::optional<std::string> stored, state->GetMeta(kSummaryKey));
+      if (!stored.has_value()) {
+        return absl::DataLossError(absl::StrCat("--state-dir ", options.state_dir,
+                                                " holds a finished run without its summary"));
+      }
+      json = std::move(*stored);
+    } else {
+      std::vector<std::pair<std::string, std::string>> job_fields;
+      for (const JobGraph::FinishHook& hook : hooks) EDDY_RETURN_IF_ERROR(hook(stats, &job_fields));
+      json = SummaryJson(options.job, options, stats, job_fields);
+    }
+    EDDY_RETURN_IF_ERROR(WriteFileAtomically(options.output_dir + "/summary.json", json + "\n"));
+    if (batch != nullptr) batch->PutMeta(kSummaryKey, json);
+    summary_written = true;
+    return absl::OkStatus();
+  };
   EDDY_ASSIGN_OR_RETURN(RunStats stats,
                         Executor::Run(std::move(graph), std::move(inputs), outputs, run));
-  std::vector<std::pair<std::string, std::string>> job_fields;
-  for (const JobGraph::FinishHook& hook : hooks) EDDY_RETURN_IF_ERROR(hook(stats, &job_fields));
-
-  EDDY_ASSIGN_OR_RETURN(auto summary, OpenJsonLinesFile(options.output_dir + "/summary.json"));
-  EDDY_RETURN_IF_ERROR(summary->Write(SummaryJson(options.job, options, stats, job_fields)));
-  EDDY_RETURN_IF_ERROR(summary->Close());
+  if (!summary_written) return absl::InternalError("the replay ended before its input did");
   return stats;
 }
 

@@ -375,5 +375,42 @@ TEST(LearnJobTest, KilledAndResumedRunsEqualAnUninterruptedRun) {
   }
 }
 
+// A finished run's last checkpoint keeps its summary: run again over the
+// same state directory (as after a kill between that checkpoint and the
+// summary's write), it leaves the same summary.json and outputs, and does not
+// learn twice; --model-out stays the model of the whole input.
+TEST(LearnJobTest, AFinishedRunRunAgainLeavesItsSummaryAndOutputs) {
+  const std::string dir = MakeScratchDir("learn_finished");
+  const std::string input = WriteSynthetic(dir + "/in.vw", 20000, 9);
+  auto params = [&](const std::string& model) {
+    return std::map<std::string, std::string>{{"format", "vw"}, {"bits", "16"}, {"model-out", model}};
+  };
+  ASSERT_TRUE(Learn(input, dir + "/ref", params(dir + "/ref.model")).ok());
+  auto run = [&]() {
+    ReplayOptions o;
+    o.job = "learn";
+    o.inputs = {input};
+    o.output_dir = dir + "/out";
+    o.state_dir = dir + "/state";
+    o.params = params(dir + "/out.model");
+    return RunReplay(o);
+  };
+  ASSERT_TRUE(run().ok());
+  const std::string summary = ReadFileOrEmpty(dir + "/out/summary.json");
+  const std::string predictions = ReadFileOrEmpty(dir + "/out/predictions.jsonl");
+  ASSERT_NE(summary.find("\"examples\":20000"), std::string::npos) << summary;
+  ASSERT_EQ(ReadFileOrEmpty(dir + "/out.model"), ReadFileOrEmpty(dir + "/ref.model"));
+  std::remove((dir + "/out/summary.json").c_str());
+  absl::StatusOr<RunStats> again = run();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->ended_before);
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/out/summary.json"), summary);
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/out/predictions.jsonl"), predictions);
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/out.model"), ReadFileOrEmpty(dir + "/ref.model"));
+  for (const char* field : {"examples", "positives", "logloss", "auc", "model_version"}) {
+    EXPECT_EQ(SummaryNumber(dir + "/out", field), SummaryNumber(dir + "/ref", field)) << field;
+  }
+}
+
 }  // namespace
 }  // namespace eddy

@@ -157,6 +157,18 @@ class JobRun {
   absl::Status Checkpoint(bool input_ended = false);
   // stats_ as the run ends (or as its last checkpoint is taken).
   void FinalStats();
+  // The run's keyed-state caches share one budget
+  // (StateDirectory::cache_budget), wherever their keys are: a job whose
+  // per-user state is large and whose model is small gives the memory to
+  // the users. Over the budget, every task's cache gives back the same
+  // fraction (evicting clean entries).
+  void TrimCaches();
+  // True when dirty entries stand in the way of the budget: the caches and
+  // the next checkpoint's batch (about the dirty bytes) pass it, and the
+  // dirty entries are over a quarter of it (a checkpoint then frees
+  // something worth its cost; KeyedStateStore::WantsCheckpoint, over all
+  // caches).
+  bool CachesWantCheckpoint() const;
   absl::Status Restore(const std::string& saved, OutputFactory& outputs);
   std::string Fingerprint() const { return graph_.Describe() + "\n" + options_.fingerprint; }
   void CountOutput(size_t index) {
@@ -266,11 +278,8 @@ absl::Status JobRun::Open(OutputFactory& outputs) {
   std::optional<std::string> saved;
   if (options_.state != nullptr) {
     EDDY_ASSIGN_OR_RETURN(saved, options_.state->GetMeta(kCheckpointKey));
-    size_t stateful = 0;
-    for (const auto& node : graph_.nodes()) stateful += node->stateful() ? 1 : 0;
-    stateful = std::max<size_t>(1, stateful);
     for (const auto& node : graph_.nodes()) {
-      node->AttachState(options_.state, options_.state->cache_budget() / stateful / parts_);
+      node->AttachState(options_.state, options_.state->cache_budget());
     }
   }
   if (saved.has_value()) {
@@ -397,7 +406,7 @@ absl::Status JobRun::Checkpoint(bool input_ended) {
   if (options_.before_commit) EDDY_RETURN_IF_ERROR(options_.before_commit(*batch));
   EDDY_RETURN_IF_ERROR(options_.state->Commit(*batch));
   last_checkpoint_bytes_ = batch->bytes();
-  for (const auto& node : graph_.nodes()) node->TrimState();
+  TrimCaches();
   if (options_.after_checkpoint) EDDY_RETURN_IF_ERROR(options_.after_checkpoint());
   ++stats_.checkpoints;
   stats_.last_checkpoint_seconds =
@@ -599,6 +608,24 @@ void JobRun::CountRecords() {
   }
 }
 
+void JobRun::TrimCaches() {
+  const size_t budget = options_.state->cache_budget();
+  size_t held = 0;
+  for (const auto& node : graph_.nodes()) held += node->state_cache_bytes();
+  const double scale = held > budget ? static_cast<double>(budget) / static_cast<double>(held) : 1.0;
+  for (const auto& node : graph_.nodes()) node->TrimState(scale);
+}
+
+bool JobRun::CachesWantCheckpoint() const {
+  const size_t budget = options_.state->cache_budget();
+  size_t held = 0, dirty = 0;
+  for (const auto& node : graph_.nodes()) {
+    held += node->state_cache_bytes();
+    dirty += node->state_dirty_bytes();
+  }
+  return dirty > budget / 4 && held + dirty > budget;
+}
+
 void JobRun::FinalStats() {
   stats_.final_watermark = watermark_;
   CountRecords();
@@ -634,7 +661,7 @@ absl::StatusOr<RunStats> JobRun::Loop() {
               absl::ToChronoMilliseconds(options_.checkpoint_interval)) {
         due = true;
       }
-      for (const auto& node : graph_.nodes()) due = due || node->WantsCheckpoint();
+      due = due || CachesWantCheckpoint();
       if (options_.wants_checkpoint && options_.wants_checkpoint()) due = true;
       if (due) {
         EDDY_RETURN_IF_ERROR(Checkpoint(input_ended));
@@ -642,7 +669,7 @@ absl::StatusOr<RunStats> JobRun::Loop() {
         // messages) and the entries the caches evicted are now free.
         ReleaseFreedMemory();
       } else {
-        for (const auto& node : graph_.nodes()) node->TrimState();
+        TrimCaches();
       }
     }
     if (options_.progress) {

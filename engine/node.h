@@ -102,21 +102,23 @@ class Node {
   // ---- State (stateful operators override; the rest keep the defaults) ----
 
   // Gives the operator a state directory before Open. `cache_budget` is the
-  // bytes each task's state cache may use. Without a call, state is kept in
-  // memory.
+  // bytes all the run's state caches may use together. Without a call, state
+  // is kept in memory.
   virtual void AttachState(StateDirectory* /*dir*/, size_t /*cache_budget*/) {}
-  // True for operators that keep keyed state (they share the cache budget).
+  // True for operators that keep keyed state.
   virtual bool stateful() const { return false; }
   // Writes what changed since the last snapshot (state, timers) into a
   // checkpoint batch. Called between batches.
   virtual absl::Status Snapshot(StateDirectory::Batch& /*batch*/) { return absl::OkStatus(); }
-  // Evicts cached state to stay within budget. Called between batches.
-  virtual void TrimState() {}
-  // Bytes its keyed-state caches hold now (for metrics).
+  // Evicts cached state: each task's cache down to about `scale` times what
+  // it holds (scale < 1: the run's caches are over their budget and each
+  // gives back the same fraction), else to the whole budget. Called between
+  // batches.
+  virtual void TrimState(double /*scale*/) {}
+  // Bytes its keyed-state caches hold now, and of those changed since the
+  // last snapshot.
   virtual size_t state_cache_bytes() const { return 0; }
-  // True when the operator can only get back under its memory budget through
-  // a checkpoint (too much dirty state).
-  virtual bool WantsCheckpoint() const { return false; }
+  virtual size_t state_dirty_bytes() const { return 0; }
   // The first state error met while running (e.g. a failed read).
   virtual absl::Status state_status() const { return absl::OkStatus(); }
 

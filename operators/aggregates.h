@@ -382,6 +382,7 @@ struct Codec<agg::LastNAcc<T>, std::enable_if_t<kHasCodec<T>>> {
   static constexpr bool kDefined = true;
   static void Encode(const agg::LastNAcc<T>& v, std::string& out) { EncodeTo(v.values, out); }
   static bool Decode(absl::string_view& in, agg::LastNAcc<T>& v) { return DecodeFrom(in, v.values); }
+  static size_t HeapBytes(const agg::LastNAcc<T>& v) { return ::eddy::HeapBytes(v.values); }
 };
 }  // namespace eddy
 

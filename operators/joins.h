@@ -201,6 +201,9 @@ struct Codec<JoinBuffers<L, R>, std::enable_if_t<kHasCodec<L> && kHasCodec<R>>> 
     EncodeTo(v.right, out);
     EncodeTo(v.timer, out);
   }
+  static size_t HeapBytes(const JoinBuffers<L, R>& v) {
+    return ::eddy::HeapBytes(v.left) + ::eddy::HeapBytes(v.right);
+  }
   static bool Decode(absl::string_view& in, JoinBuffers<L, R>& v) {
     return DecodeFrom(in, v.left) && DecodeFrom(in, v.right) && DecodeFrom(in, v.timer);
   }

@@ -187,8 +187,18 @@ class ProcessNode final : public Producer<typename Fn::Out> {
     }
     return absl::OkStatus();
   }
-  void TrimState() override {
-    for (auto& task : tasks_) task->state.Trim();
+  void TrimState(double scale) override {
+    for (auto& task : tasks_) {
+      const size_t held = task->state.approx_bytes();
+      task->state.set_budget(scale < 1 ? std::max<size_t>(1, static_cast<size_t>(held * scale))
+                                       : cache_budget_);
+      task->state.Trim();
+    }
+  }
+  size_t state_dirty_bytes() const override {
+    size_t n = 0;
+    for (const auto& task : tasks_) n += task->state.dirty_bytes();
+    return n;
   }
   size_t state_cache_bytes() const override {
     size_t n = 0;
@@ -200,12 +210,6 @@ class ProcessNode final : public Producer<typename Fn::Out> {
     size_t n = 0;
     for (const auto& task : tasks_) n += task->state.cached_entries();
     return n;
-  }
-  bool WantsCheckpoint() const override {
-    for (const auto& task : tasks_) {
-      if (task->state.WantsCheckpoint()) return true;
-    }
-    return false;
   }
   absl::Status state_status() const override {
     for (const auto& task : tasks_) {

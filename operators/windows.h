@@ -175,6 +175,16 @@ class Lookback {
     const EventTime keep_from = SliceFloor(horizon - size_, slice_);
     s.slices.erase(s.slices.begin(), LowerBound(s.slices, keep_from));
     s.recent.erase(s.recent.begin(), LowerBound(s.recent, keep_from));
+    ShrinkIfSparse(s.slices);
+    ShrinkIfSparse(s.recent);
+  }
+
+  // A vector erased from the front keeps its largest capacity ever (a burst
+  // of events, a busy day); give it back once under half used (then the
+  // next growth doubles again: amortized O(1)).
+  template <typename V>
+  static void ShrinkIfSparse(V& v) {
+    if (v.capacity() > V().capacity() && v.capacity() > 2 * v.size() + 4) v.shrink_to_fit();
   }
 
   // (V: one of LookbackState's sorted entry vectors.)
@@ -448,6 +458,7 @@ struct Codec<Session<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
     EncodeTo(v.current, out);
     EncodeTo(v.acc, out);
   }
+  static size_t HeapBytes(const Session<Acc>& v) { return ::eddy::HeapBytes(v.acc); }
   static bool Decode(absl::string_view& in, Session<Acc>& v) {
     return DecodeFrom(in, v.end) && DecodeFrom(in, v.emitted) && DecodeFrom(in, v.current) &&
            DecodeFrom(in, v.acc);
@@ -462,6 +473,9 @@ struct Codec<LookbackState<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
     EncodeTo(v.recent, out);
     EncodeTo(v.expires, out);
     EncodeTo(v.timer, out);
+  }
+  static size_t HeapBytes(const LookbackState<Acc>& v) {
+    return ::eddy::HeapBytes(v.slices) + ::eddy::HeapBytes(v.recent);
   }
   static bool Decode(absl::string_view& in, LookbackState<Acc>& v) {
     return DecodeFrom(in, v.slices) && DecodeFrom(in, v.recent) && DecodeFrom(in, v.expires) &&

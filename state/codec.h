@@ -13,6 +13,12 @@
 //
 // Decoding never trusts its input: a truncated or corrupt value returns false
 // (never reads out of bounds, never allocates more than the input could hold).
+//
+// HeapBytes(v) estimates the heap memory a value owns beyond sizeof(T)
+// (vector and string capacities, map nodes): what the keyed-state caches
+// count against their memory budget. The codecs here and EDDY_CODEC's
+// provide it; a hand-written Codec may (static size_t HeapBytes(const T&));
+// without it a value counts as its encoded size.
 #ifndef EDDY_STATE_CODEC_H_
 #define EDDY_STATE_CODEC_H_
 
@@ -54,6 +60,27 @@ template <typename T>
 bool DecodeFrom(absl::string_view& in, T& v) {
   static_assert(kHasCodec<T>, "no eddy::Codec for this type (state/codec.h)");
   return Codec<T>::Decode(in, v);
+}
+
+namespace codec_internal {
+template <typename T, typename = void>
+struct HasHeapBytes : std::false_type {};
+template <typename T>
+struct HasHeapBytes<T, std::void_t<decltype(Codec<T>::HeapBytes(std::declval<const T&>()))>>
+    : std::true_type {};
+}  // namespace codec_internal
+
+// Whether HeapBytes(v) is the codec's estimate (false: it returns 0).
+template <typename T>
+inline constexpr bool kHasHeapBytes = codec_internal::HasHeapBytes<T>::value;
+
+template <typename T>
+size_t HeapBytes(const T& v) {
+  if constexpr (kHasHeapBytes<T>) {
+    return Codec<T>::HeapBytes(v);
+  } else {
+    return 0;
+  }
 }
 
 template <typename T>
@@ -111,6 +138,7 @@ struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, b
     std::memcpy(buf, &v, sizeof(T));
     out.append(buf, sizeof(T));
   }
+  static size_t HeapBytes(T) { return 0; }
   static bool Decode(absl::string_view& in, T& v) {
     if (in.size() < sizeof(T)) return false;
     std::memcpy(&v, in.data(), sizeof(T));
@@ -124,6 +152,7 @@ template <>
 struct Codec<bool> {
   static constexpr bool kDefined = true;
   static void Encode(bool v, std::string& out) { out.push_back(v ? 1 : 0); }
+  static size_t HeapBytes(bool) { return 0; }
   static bool Decode(absl::string_view& in, bool& v) {
     if (in.empty() || static_cast<uint8_t>(in[0]) > 1) return false;
     v = in[0] == 1;
@@ -138,6 +167,10 @@ struct Codec<std::string> {
   static void Encode(const std::string& v, std::string& out) {
     codec_internal::PutVarint(v.size(), out);
     out.append(v);
+  }
+  // Beyond the short-string buffer, the capacity and its terminator.
+  static size_t HeapBytes(const std::string& v) {
+    return v.capacity() > std::string().capacity() ? v.capacity() + 1 : 0;
   }
   static bool Decode(absl::string_view& in, std::string& v) {
     size_t n;
@@ -157,6 +190,15 @@ struct SequenceCodec {
   static void Encode(const V& v, std::string& out) {
     PutVarint(v.size(), out);
     for (const T& x : v) Codec<T>::Encode(x, out);
+  }
+  // (An inlined vector owns heap only once it outgrows its inline space.)
+  static size_t HeapBytes(const V& v) {
+    size_t n = 0;
+    if constexpr (kHasHeapBytes<T>) {
+      for (const T& x : v) n += ::eddy::HeapBytes(x);
+    }
+    if (v.capacity() > V().capacity()) n += v.capacity() * sizeof(T);
+    return n;
   }
   static bool Decode(absl::string_view& in, V& v) {
     size_t n;
@@ -191,6 +233,13 @@ struct Codec<std::map<K, V, C>, std::enable_if_t<kHasCodec<K> && kHasCodec<V>>> 
       Codec<V>::Encode(v, out);
     }
   }
+  // A node per entry: the entry and the tree's links (libstdc++: color,
+  // parent, left, right).
+  static size_t HeapBytes(const std::map<K, V, C>& m) {
+    size_t n = m.size() * (sizeof(typename std::map<K, V, C>::value_type) + 4 * sizeof(void*));
+    for (const auto& [k, v] : m) n += ::eddy::HeapBytes(k) + ::eddy::HeapBytes(v);
+    return n;
+  }
   static bool Decode(absl::string_view& in, std::map<K, V, C>& m) {
     size_t n;
     if (!codec_internal::GetLength(in, 2, n)) return false;
@@ -212,6 +261,9 @@ struct Codec<std::pair<A, B>, std::enable_if_t<kHasCodec<A> && kHasCodec<B>>> {
     Codec<A>::Encode(p.first, out);
     Codec<B>::Encode(p.second, out);
   }
+  static size_t HeapBytes(const std::pair<A, B>& p) {
+    return ::eddy::HeapBytes(p.first) + ::eddy::HeapBytes(p.second);
+  }
   static bool Decode(absl::string_view& in, std::pair<A, B>& p) {
     return Codec<A>::Decode(in, p.first) && Codec<B>::Decode(in, p.second);
   }
@@ -222,6 +274,9 @@ struct Codec<std::tuple<Ts...>, std::enable_if_t<(kHasCodec<Ts> && ...)>> {
   static constexpr bool kDefined = true;
   static void Encode(const std::tuple<Ts...>& t, std::string& out) {
     std::apply([&out](const auto&... x) { (EncodeTo(x, out), ...); }, t);
+  }
+  static size_t HeapBytes(const std::tuple<Ts...>& t) {
+    return std::apply([](const auto&... x) { return (size_t{0} + ... + ::eddy::HeapBytes(x)); }, t);
   }
   static bool Decode(absl::string_view& in, std::tuple<Ts...>& t) {
     return std::apply([&in](auto&... x) { return (DecodeFrom(in, x) && ...); }, t);
@@ -235,6 +290,7 @@ struct Codec<std::optional<T>, std::enable_if_t<kHasCodec<T>>> {
     out.push_back(v.has_value() ? 1 : 0);
     if (v) Codec<T>::Encode(*v, out);
   }
+  static size_t HeapBytes(const std::optional<T>& v) { return v ? ::eddy::HeapBytes(*v) : 0; }
   static bool Decode(absl::string_view& in, std::optional<T>& v) {
     if (in.empty() || static_cast<uint8_t>(in[0]) > 1) return false;
     const bool has = in[0] == 1;
@@ -257,6 +313,9 @@ struct Codec<std::variant<Ts...>, std::enable_if_t<(kHasCodec<Ts> && ...) && (si
   static void Encode(const std::variant<Ts...>& v, std::string& out) {
     out.push_back(static_cast<char>(v.index()));
     std::visit([&](const auto& x) { Codec<std::decay_t<decltype(x)>>::Encode(x, out); }, v);
+  }
+  static size_t HeapBytes(const std::variant<Ts...>& v) {
+    return std::visit([](const auto& x) { return ::eddy::HeapBytes(x); }, v);
   }
   static bool Decode(absl::string_view& in, std::variant<Ts...>& v) {
     if (in.empty() || static_cast<uint8_t>(in[0]) >= sizeof...(Ts)) return false;
@@ -295,6 +354,10 @@ struct Codec<std::variant<Ts...>, std::enable_if_t<(kHasCodec<Ts> && ...) && (si
       const auto& [__VA_ARGS__] = v;                                            \
       ::eddy::codec_internal::EncodeFields(out, __VA_ARGS__);                   \
     }                                                                           \
+    static size_t HeapBytes(const Type& v) {                                    \
+      const auto& [__VA_ARGS__] = v;                                            \
+      return ::eddy::codec_internal::HeapFields(__VA_ARGS__);                   \
+    }                                                                           \
     static bool Decode(absl::string_view& in, Type& v) {                        \
       auto& [__VA_ARGS__] = v;                                                  \
       return ::eddy::codec_internal::DecodeFields(in, __VA_ARGS__);             \
@@ -307,6 +370,11 @@ namespace eddy::codec_internal {
 template <typename... Ts>
 void EncodeFields(std::string& out, const Ts&... fields) {
   (EncodeTo(fields, out), ...);
+}
+
+template <typename... Ts>
+size_t HeapFields(const Ts&... fields) {
+  return (size_t{0} + ... + ::eddy::HeapBytes(fields));
 }
 
 template <typename... Ts>

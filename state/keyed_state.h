@@ -155,7 +155,7 @@ class ValueTable final : public KeyedTableBase<K> {
       }
       slot.present = true;
     }
-    slot.bytes = static_cast<uint32_t>(EntryOverhead() + bytes.size());
+    slot.bytes = SlotBytes(slot.value, bytes.size());
     approx_bytes_ += slot.bytes;
     return &map_.emplace(key, std::move(slot)).first->second;
   }
@@ -237,7 +237,7 @@ class ValueTable final : public KeyedTableBase<K> {
           EncodeTo(slot.value, value);
           batch.Put(table_, w.key, value);
           approx_bytes_ -= slot.bytes;
-          slot.bytes = static_cast<uint32_t>(EntryOverhead() + value.size());
+          slot.bytes = SlotBytes(slot.value, value.size());
           approx_bytes_ += slot.bytes;
         } else {
           batch.Delete(table_, w.key);
@@ -255,6 +255,17 @@ class ValueTable final : public KeyedTableBase<K> {
   // to about two slots (and a control byte each).
   static constexpr size_t EntryOverhead() {
     return kEntryOverhead + 2 * (sizeof(typename Map::value_type) + 1);
+  }
+
+  // What a cached value costs: its entry, and the heap it owns (capacities,
+  // nodes: state/codec.h's HeapBytes) or, where its codec cannot tell, its
+  // encoded size. (Encoded sizes alone undercounted the CTR job's per-user
+  // state about 3x: a genre in 8 encoded bytes is a 40-byte pair in memory.)
+  static uint32_t SlotBytes(const T& value, size_t encoded) {
+    size_t heap = 0;
+    if constexpr (kHasCodec<T>) heap = HeapBytes(value);
+    return static_cast<uint32_t>(
+        std::min<size_t>(EntryOverhead() + std::max(heap, encoded), UINT32_MAX));
   }
 
   size_t Trim(size_t bytes_to_free) override {
@@ -435,6 +446,10 @@ class KeyedStateStore {
     budget_ = budget_bytes;
   }
   bool persistent() const { return dir_ != nullptr; }
+  // The cache budget Trim and WantsCheckpoint hold to (the runtime moves it
+  // between batches: the caches of a run share one budget).
+  void set_budget(size_t budget_bytes) { budget_ = budget_bytes; }
+  size_t budget() const { return budget_; }
 
   // Declares a value state named `name`. Declaring the same name twice
   // returns handles to the same table. REQUIRES: the same T for a name.
@@ -532,9 +547,14 @@ class KeyedStateStore {
   // not help, as the next batch dirties it again.
   bool WantsCheckpoint() const {
     if (dir_ == nullptr) return false;
-    size_t dirty = 0;
-    for (const auto& [name, table] : tables_) dirty += table->dirty_bytes();
+    const size_t dirty = dirty_bytes();
     return dirty > budget_ / 4 && approx_bytes() + dirty > budget_;
+  }
+  // Bytes of the entries changed since the last snapshot.
+  size_t dirty_bytes() const {
+    size_t n = 0;
+    for (const auto& [name, table] : tables_) n += table->dirty_bytes();
+    return n;
   }
   size_t approx_bytes() const {
     size_t n = 0;

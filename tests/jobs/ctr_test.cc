@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -280,6 +281,46 @@ TEST(CtrJobTest, ThreadsAndBatchSizesGiveTheSamePredictionsAndEveryBadLineIsADea
   for (const char* key : {"clicks", "logloss", "auc", "calibration", "alerts", "events_per_second"}) {
     EXPECT_FALSE(JsonField(summary, key).empty()) << key << " in " << summary;
   }
+}
+
+// A copy of a real impression stamped 1900, first in the file and again
+// mid-stream: each is a dead letter ("event time in the past": the job takes
+// nothing over a week behind its partition's newest time), even before any
+// watermark, and the run's predictions are those of the stream without
+// them (the copies take no id, no user state, no learning from the real ones).
+TEST(CtrJobTest, ARecordStampedDecadesBackIsADeadLetterEvenFirst) {
+  const std::string dir = MakeScratchDir("ctr_far_past");
+  const std::string input = Generate(dir, "--events 20000 --seed 6");
+  ASSERT_EQ(Replay(dir, input, "clean").exit_code, 0);
+  std::vector<std::string> lines = FileLines(input);
+  std::vector<size_t> impressions;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find("\"type\":\"impression\"") != std::string::npos) impressions.push_back(i);
+  }
+  ASSERT_GT(impressions.size(), 100u);
+  auto stamped_1900 = [&](size_t i) {
+    const std::string ts = JsonField(lines[i], "ts");
+    std::string copy = lines[i];
+    copy.replace(copy.find("\"ts\":" + ts), 5 + ts.size(), "\"ts\":-2208988800000");
+    return copy;
+  };
+  const size_t middle = impressions[impressions.size() / 2];
+  const std::string first = stamped_1900(impressions[0]), later = stamped_1900(middle);
+  lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(middle) + 1, later);
+  lines.insert(lines.begin(), first);
+  {
+    std::ofstream f(dir + "/stamped.jsonl");
+    for (const std::string& l : lines) f << l << "\n";
+  }
+  const auto r = Replay(dir, dir + "/stamped.jsonl", "stamped");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> past;
+  for (const std::string& d : FileLines(dir + "/stamped/dead_letters.jsonl")) {
+    if (JsonField(d, "reason").find("event time in the past") != std::string::npos) past.push_back(d);
+  }
+  ASSERT_EQ(past.size(), 2u) << ReadFileOrEmpty(dir + "/stamped/dead_letters.jsonl");
+  EXPECT_NE(past[0].find(":1\""), std::string::npos) << "origin line 1: " << past[0];
+  EXPECT_EQ(FileLines(dir + "/stamped/predictions.jsonl"), FileLines(dir + "/clean/predictions.jsonl"));
 }
 
 // The hidden click model changes half-way (new tastes per category, new ad

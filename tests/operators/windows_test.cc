@@ -129,6 +129,24 @@ TEST(LookbackTest, AnEventNeverSeesItselfATieOrTheFuture) {
   EXPECT_EQ(by_id, (std::map<int64_t, int64_t>{{0, 0}, {1, 1}, {2, 0}, {3, 2}, {4, 0}}));
 }
 
+// A burst of events in a key's recent accumulators: once compacted into
+// slices, the state gives the burst's memory back, not only its entries.
+TEST(LookbackTest, CompactionGivesABurstsMemoryBack) {
+  using Add = void (*)(agg::Count::Acc&, const Ev&, EventTime);
+  Lookback<std::string, Ev, agg::Count, Add> lookback(
+      absl::Seconds(10), absl::Seconds(1), absl::ZeroDuration(),
+      +[](agg::Count::Acc& a, const Ev&, EventTime ts) { agg::Count::Add(a, ts); });
+  LookbackState<agg::Count::Acc> s;
+  for (int64_t t = 0; t < 5000; ++t) s.recent.emplace_back(t, agg::Count::Acc{1});
+  const size_t burst = HeapBytes(s);
+  ASSERT_GE(burst, 5000 * sizeof(s.recent[0]));
+  lookback.Compact(s, 10000);  // every slice of the burst is final
+  EXPECT_TRUE(s.recent.empty());
+  ASSERT_EQ(s.slices.size(), 5u);
+  EXPECT_EQ(s.slices[0].second.n, 1000);
+  EXPECT_LT(HeapBytes(s), burst / 50);
+}
+
 TEST(LookbackTest, AnAllTimeLookbackWithUnboundedLatenessKeepsEverything) {
   auto fn = MakeLookback<std::string, Ev, agg::Count>(
       absl::InfiniteDuration(), absl::Hours(1), absl::InfiniteDuration(),

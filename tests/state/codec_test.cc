@@ -2,6 +2,9 @@
 #include "state/codec.h"
 
 #include <limits>
+#include <map>
+#include <string>
+#include <vector>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -98,6 +101,40 @@ TEST(CodecTest, TruncatedOrCorruptBytesAreRejectedWithoutCrashing) {
     Window j;
     DecodeAll(junk, j);
   }
+}
+
+// HeapBytes counts what a value holds in memory, which its encoding does
+// not show: capacities, long strings, map nodes, through user structs; an
+// inlined vector within its inline space and a short string own nothing.
+TEST(CodecTest, HeapBytesCountsCapacitiesNodesAndLongStrings) {
+  EXPECT_EQ(HeapBytes(int64_t{5}), 0u);
+  EXPECT_EQ(HeapBytes(std::string("jazz")), 0u);  // in its own short buffer
+  const std::string long_string(100, 'x');
+  EXPECT_GE(HeapBytes(long_string), 100u);
+
+  std::vector<std::pair<std::string, int64_t>> genres;
+  genres.reserve(1000);
+  for (int i = 0; i < 10; ++i) genres.emplace_back("g" + std::to_string(i), i);
+  // Ten pairs encode to about 110 bytes; the vector holds 1000 of 40.
+  EXPECT_LT(Encode(genres).size(), 200u);
+  EXPECT_EQ(HeapBytes(genres), 1000 * sizeof(genres[0]));
+  genres.push_back({long_string, 1});
+  EXPECT_EQ(HeapBytes(genres), 1000 * sizeof(genres[0]) + HeapBytes(long_string));
+
+  absl::InlinedVector<int64_t, 4> inlined = {1, 2, 3};
+  EXPECT_EQ(HeapBytes(inlined), 0u);
+  for (int64_t i = 0; i < 100; ++i) inlined.push_back(i);
+  EXPECT_GE(HeapBytes(inlined), 103 * sizeof(int64_t));
+
+  const std::map<int64_t, int64_t> m = {{1, 1}, {2, 2}, {3, 3}};
+  EXPECT_GE(HeapBytes(m), 3 * (2 * sizeof(int64_t) + 3 * sizeof(void*)));
+
+  Window w;
+  w.counts = {{"jazz", 3}, {"pop", 1}};
+  w.scores.reserve(64);
+  w.label = long_string;
+  EXPECT_EQ(HeapBytes(w), HeapBytes(w.counts) + 64 * sizeof(double) + HeapBytes(long_string));
+  EXPECT_TRUE(kHasHeapBytes<Window>);
 }
 
 }  // namespace

@@ -66,6 +66,36 @@ TEST(PersistentStateTest, OnlyDirtyEntriesInTheWayOfTheBudgetForceACheckpoint) {
   EXPECT_FALSE(store.WantsCheckpoint());
 }
 
+// The cache counts what its values hold in memory, not their encoded size:
+// a value of short strings whose vector outgrew what it holds costs its
+// capacity (read back from disk, its encoded size as decoded), so a cache
+// at its budget holds about its budget.
+TEST(PersistentStateTest, TheCacheCountsAValuesMemoryNotItsEncoding) {
+  auto dir = OpenDir(MakeScratchDir("pstate_memory") + "/db");
+  KeyedStateStore<std::string> store;
+  store.Bind(dir.get(), "op", 64 << 20);
+  using Genres = std::vector<std::pair<std::string, int64_t>>;
+  auto value = store.Value<Genres>("genres");
+  const std::string user = "user";
+  store.SetCurrentKey(&user);
+  Genres& g = value.GetOrCreate();
+  g.reserve(10000);
+  for (int i = 0; i < 100; ++i) g.emplace_back("genre" + std::to_string(i % 12), i);
+  const size_t encoded = Encode(g).size();
+  Commit(*dir, store);
+  EXPECT_LT(encoded, size_t{2000});
+  EXPECT_GE(store.approx_bytes(), 10000 * sizeof(Genres::value_type));
+  // Read back into a fresh cache: the vector is as large as it holds.
+  KeyedStateStore<std::string> fresh;
+  fresh.Bind(dir.get(), "op", 64 << 20);
+  auto again = fresh.Value<Genres>("genres");
+  fresh.SetCurrentKey(&user);
+  ASSERT_NE(again.Get(), nullptr);
+  EXPECT_EQ(again.Get()->size(), 100u);
+  EXPECT_GE(fresh.approx_bytes(), 100 * sizeof(Genres::value_type));
+  EXPECT_LT(fresh.approx_bytes(), 10000 * sizeof(Genres::value_type) / 4);
+}
+
 TEST(PersistentStateTest, SnapshotReadsBackInAFreshCacheAndClearsAreDeletes) {
   const std::string path = MakeScratchDir("pstate") + "/db";
   {

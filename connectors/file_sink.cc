@@ -1,5 +1,6 @@
 #include "connectors/file_sink.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -203,6 +204,13 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
     const int e = errno;
     std::remove(tmp.c_str());
     return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(e)));
+  }
+  // The rename itself survives a power loss once its directory is synced.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
   }
   return absl::OkStatus();
 }

@@ -40,7 +40,8 @@ class DirectoryOutputFactory final : public OutputFactory {
 absl::Status EnsureDirectory(const std::string& dir);
 
 // Replaces `path` with `contents` whole: written to `path`.tmp, synced, then
-// renamed over it, so a crash leaves the old file or the new one.
+// renamed over it (and the directory synced), so a crash leaves the old file
+// or the new one.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& contents);
 
 }  // namespace eddy

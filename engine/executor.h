@@ -80,11 +80,11 @@ struct RunOptions {
   // Called once the input has ended (every partition finished and the
   // watermark at the end of time), with the run's final figures, after the
   // outputs are synced and, with a state directory, with the last
-  // checkpoint's batch just before it commits (nullptr without one). What a
-  // run's end writes (a summary) and stores in the batch then goes in with
-  // that checkpoint: a crash leaves both or neither, and a resume from a
-  // checkpoint taken after the input ended (RunStats::ended_before) can
-  // find what the first run wrote. An error stops the run.
+  // checkpoint's batch just before it commits (nullptr without one). What
+  // the run's end stores in the batch (a summary) commits with that
+  // checkpoint, so a resume from a checkpoint taken after the input ended
+  // (RunStats::ended_before) finds it; what it writes elsewhere it should
+  // write again when resumed from an earlier one. An error stops the run.
   std::function<absl::Status(const RunStats&, StateDirectory::Batch*)> at_input_end;
   // Runs whose KeyBys cross processes (engine/exchange.h). Called after the
   // sources are read, before the operators run, with the watermark of each

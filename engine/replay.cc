@@ -139,13 +139,14 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
   run.checkpoint_every_records = options.checkpoint_every_records;
   run.checkpoint_interval = absl::Milliseconds(options.checkpoint_interval_ms);
   run.progress = options.progress;
-  // The run's end: the job's hooks (its figures, --model-out) and
-  // summary.json, before the last checkpoint commits, which stores the
-  // summary. A crash before the commit resumes from the checkpoint before
-  // and writes them again; a run resumed from after the input ended (killed
-  // between the commit and the summary, or run again) writes the stored one.
+  // The run's end: the job's hooks (its figures, --model-out) run before
+  // the last checkpoint commits, which stores the summary; summary.json is
+  // written after. A crash before the commit resumes from the checkpoint
+  // before and does it all again; a run resumed from after the input ended
+  // (killed between the commit and the summary, or run again) writes the
+  // stored summary. So a summary.json is always a finished run's.
   const std::vector<JobGraph::FinishHook> hooks = graph.finish_hooks();
-  bool summary_written = false;
+  std::optional<std::string> summary;
   run.at_input_end = [&](const RunStats& stats, StateDirectory::Batch* batch) -> absl::Status {
     std::string json;
     if (stats.ended_before) {
@@ -160,14 +161,14 @@ absl::StatusOr<RunStats> RunReplay(const ReplayOptions& options) {
       for (const JobGraph::FinishHook& hook : hooks) EDDY_RETURN_IF_ERROR(hook(stats, &job_fields));
       json = SummaryJson(options.job, options, stats, job_fields);
     }
-    EDDY_RETURN_IF_ERROR(WriteFileAtomically(options.output_dir + "/summary.json", json + "\n"));
     if (batch != nullptr) batch->PutMeta(kSummaryKey, json);
-    summary_written = true;
+    summary = std::move(json);
     return absl::OkStatus();
   };
   EDDY_ASSIGN_OR_RETURN(RunStats stats,
                         Executor::Run(std::move(graph), std::move(inputs), outputs, run));
-  if (!summary_written) return absl::InternalError("the replay ended before its input did");
+  if (!summary.has_value()) return absl::InternalError("the replay ended before its input did");
+  EDDY_RETURN_IF_ERROR(WriteFileAtomically(options.output_dir + "/summary.json", *summary + "\n"));
   return stats;
 }
 

@@ -54,6 +54,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "connectors/example_formats.h"
+#include "connectors/file_sink.h"
 #include "engine/executor.h"
 #include "engine/job_builder.h"
 #include "engine/job_registry.h"
@@ -365,10 +366,11 @@ absl::StatusOr<JobGraph> BuildLearn(const JobConfig& config) {
       if (run->final_model.empty()) {
         return absl::FailedPreconditionError("--model-out: no example was learned from");
       }
-      std::ofstream f(settings->model_out, std::ios::binary | std::ios::trunc);
-      f.write(run->final_model.data(), static_cast<std::streamsize>(run->final_model.size()));
-      f.close();
-      if (!f) return absl::InternalError(absl::StrCat("cannot write --model-out ", settings->model_out));
+      // Whole or not at all: a crash mid-write leaves the old file.
+      absl::Status written = WriteFileAtomically(settings->model_out, run->final_model);
+      if (!written.ok()) {
+        return absl::InternalError(absl::StrCat("cannot write --model-out: ", written.message()));
+      }
       if (!input_ended) return absl::OkStatus();
     }
     auto number = [](double v) {

@@ -122,6 +122,8 @@ struct Codec<BinaryMetrics> {
     }
     EncodeTo(used, out);
   }
+  // The histogram in memory is dense (2 x kBins doubles once used).
+  static size_t HeapBytes(const BinaryMetrics& m) { return m.bins_.capacity() * sizeof(double); }
   static bool Decode(absl::string_view& in, BinaryMetrics& m) {
     std::vector<std::pair<uint32_t, double>> used;
     if (!DecodeFrom(in, m.count_) || !DecodeFrom(in, m.positives_) || !DecodeFrom(in, m.logloss_) ||

@@ -362,7 +362,7 @@ class ProcessNode final : public Producer<typename Fn::Out> {
   Fn prototype_;
   std::vector<std::unique_ptr<Task>> tasks_;
   StateDirectory* dir_ = nullptr;  // nullptr: state in memory
-  size_t cache_budget_ = 0;        // per task
+  size_t cache_budget_ = 0;        // all the run's caches together
 };
 
 }  // namespace eddy

@@ -17,8 +17,9 @@
 // HeapBytes(v) estimates the heap memory a value owns beyond sizeof(T)
 // (vector and string capacities, map nodes): what the keyed-state caches
 // count against their memory budget. The codecs here and EDDY_CODEC's
-// provide it; a hand-written Codec may (static size_t HeapBytes(const T&));
-// without it a value counts as its encoded size.
+// provide it; a hand-written Codec should (static size_t HeapBytes(const
+// T&)): without it a state value counts as its encoded size, and a field
+// of a struct or an item of a container counts as nothing.
 #ifndef EDDY_STATE_CODEC_H_
 #define EDDY_STATE_CODEC_H_
 

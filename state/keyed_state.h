@@ -446,8 +446,9 @@ class KeyedStateStore {
     budget_ = budget_bytes;
   }
   bool persistent() const { return dir_ != nullptr; }
-  // The cache budget Trim and WantsCheckpoint hold to (the runtime moves it
-  // between batches: the caches of a run share one budget).
+  // The cache budget Trim and WantsCheckpoint hold to. In a run, the
+  // runtime sets it before each Trim (its caches share one budget and it
+  // decides checkpoints on their totals, not with WantsCheckpoint).
   void set_budget(size_t budget_bytes) { budget_ = budget_bytes; }
   size_t budget() const { return budget_; }
 

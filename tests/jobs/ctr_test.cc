@@ -301,7 +301,9 @@ TEST(CtrJobTest, ARecordStampedDecadesBackIsADeadLetterEvenFirst) {
   auto stamped_1900 = [&](size_t i) {
     const std::string ts = JsonField(lines[i], "ts");
     std::string copy = lines[i];
-    copy.replace(copy.find("\"ts\":" + ts), 5 + ts.size(), "\"ts\":-2208988800000");
+    const size_t at = copy.find("\"ts\":" + ts);
+    EXPECT_NE(at, std::string::npos) << copy;
+    if (at != std::string::npos) copy.replace(at, 5 + ts.size(), "\"ts\":-2208988800000");
     return copy;
   };
   const size_t middle = impressions[impressions.size() / 2];

@@ -319,8 +319,9 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
   rec.checkpoint = interval;
   // librdkafka holds a copy of each message until it is acknowledged: wait
   // for the acknowledgements every few MiB, so that a checkpoint's changelog
-  // never holds a second copy of the whole checkpoint in memory (it did, as
-  // a ~30 MiB spike of the soak's RSS at every checkpoint).
+  // never holds a second copy of the whole checkpoint in memory (the CTR
+  // soak's median RSS fell 9 MiB, its largest sample 20 MiB;
+  // bench/RESULTS.md).
   constexpr size_t kFlushBytes = 4 << 20;
   size_t unacknowledged = 0;
   auto produce = [&](int partition, const std::string& message) -> absl::Status {

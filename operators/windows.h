@@ -184,7 +184,9 @@ class Lookback {
   // next growth doubles again: amortized O(1)).
   template <typename V>
   static void ShrinkIfSparse(V& v) {
-    if (v.capacity() > V().capacity() && v.capacity() > 2 * v.size() + 4) v.shrink_to_fit();
+    if (v.capacity() > codec_internal::InlineCapacity<V>::value && v.capacity() > 2 * v.size() + 4) {
+      v.shrink_to_fit();
+    }
   }
 
   // (V: one of LookbackState's sorted entry vectors.)

@@ -64,6 +64,14 @@ bool DecodeFrom(absl::string_view& in, T& v) {
 }
 
 namespace codec_internal {
+// Elements a sequence holds without allocating (absl::InlinedVector's N).
+// (Not V().capacity(): GCC 12 warns that a fresh InlinedVector's allocated
+// fields "may be used uninitialized" there.)
+template <typename V>
+struct InlineCapacity : std::integral_constant<size_t, 0> {};
+template <typename T, size_t N, typename A>
+struct InlineCapacity<absl::InlinedVector<T, N, A>> : std::integral_constant<size_t, N> {};
+
 template <typename T, typename = void>
 struct HasHeapBytes : std::false_type {};
 template <typename T>
@@ -198,7 +206,7 @@ struct SequenceCodec {
     if constexpr (kHasHeapBytes<T>) {
       for (const T& x : v) n += ::eddy::HeapBytes(x);
     }
-    if (v.capacity() > V().capacity()) n += v.capacity() * sizeof(T);
+    if (v.capacity() > InlineCapacity<V>::value) n += v.capacity() * sizeof(T);
     return n;
   }
   static bool Decode(absl::string_view& in, V& v) {

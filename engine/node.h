@@ -105,8 +105,6 @@ class Node {
   // bytes all the run's state caches may use together. Without a call, state
   // is kept in memory.
   virtual void AttachState(StateDirectory* /*dir*/, size_t /*cache_budget*/) {}
-  // True for operators that keep keyed state.
-  virtual bool stateful() const { return false; }
   // Writes what changed since the last snapshot (state, timers) into a
   // checkpoint batch. Called between batches.
   virtual absl::Status Snapshot(StateDirectory::Batch& /*batch*/) { return absl::OkStatus(); }

@@ -121,7 +121,6 @@ class ProcessNode final : public Producer<typename Fn::Out> {
 
   bool partition_local() const override { return true; }
 
-  bool stateful() const override { return true; }
   void AttachState(StateDirectory* dir, size_t cache_budget) override {
     dir_ = dir;
     cache_budget_ = cache_budget;

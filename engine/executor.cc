@@ -406,6 +406,7 @@ absl::Status JobRun::Checkpoint(bool input_ended) {
   if (options_.before_commit) EDDY_RETURN_IF_ERROR(options_.before_commit(*batch));
   EDDY_RETURN_IF_ERROR(options_.state->Commit(*batch));
   last_checkpoint_bytes_ = batch->bytes();
+  stats_.last_checkpoint_bytes = last_checkpoint_bytes_;
   TrimCaches();
   if (options_.after_checkpoint) EDDY_RETURN_IF_ERROR(options_.after_checkpoint());
   ++stats_.checkpoints;

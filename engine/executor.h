@@ -108,6 +108,7 @@ struct RunStats {
   uint64_t batches = 0;
   uint64_t checkpoints = 0;          // taken by this run
   double last_checkpoint_seconds = 0;
+  uint64_t last_checkpoint_bytes = 0;  // its write batch: state, meta, outputs' records
   uint64_t state_cache_bytes = 0;    // keyed-state caches after the last batch
   bool resumed = false;              // this run continued from a checkpoint
   bool ended_before = false;         // ... taken after the input had ended

@@ -151,6 +151,8 @@ std::string LiveMetrics::Render() const {
                  static_cast<double>(checkpoints_total_));
     text.Gauge("eddy_checkpoint_duration_seconds", "How long the last checkpoint took", job,
                stats_.last_checkpoint_seconds);
+    text.Gauge("eddy_checkpoint_bytes", "Size of the last checkpoint's write batch", job,
+               static_cast<double>(stats_.last_checkpoint_bytes));
     text.Gauge("eddy_checkpoint_age_seconds",
                "Time since the last checkpoint (since the start before the first)", job,
                std::chrono::duration<double>(now - last_checkpoint_).count());

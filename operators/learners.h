@@ -106,16 +106,49 @@ class Model {
   // The model file (operators/model_file.h).
   std::string Serialize() const;
 
- protected:
-  explicit Model(const ModelOptions& options) : options_(options) {}
-  // The parameters as one array of floats, for the model file.
+  // The parameters as one array of floats: a row of row_stride() per index,
+  // then the bias's row (index 2^bits). For model files and checkpoints.
   virtual std::vector<float>* mutable_params() = 0;
   virtual const std::vector<float>& params() const = 0;
+  virtual size_t row_stride() const = 0;
+  size_t rows() const { return params().size() / row_stride(); }
+  void set_version(uint64_t v) { version_ = v; }
+
+  // Change tracking, for checkpoints that write only what changed
+  // (operators/model_state.h). Once on, each update notes the rows it
+  // changed; TakeChangedRows hands them over (in no order) and forgets them.
+  void TrackChanges() {
+    if (changed_bits_.empty()) changed_bits_.assign(rows() / 64 + 1, 0);
+  }
+  bool tracking_changes() const { return !changed_bits_.empty(); }
+  std::vector<uint32_t> TakeChangedRows() {
+    std::vector<uint32_t> rows;
+    rows.swap(changed_rows_);
+    for (uint32_t r : rows) changed_bits_[r >> 6] = 0;
+    return rows;
+  }
+  // The heap the model holds (its parameters and change tracking).
+  size_t heap_bytes() const {
+    return 4 * params().capacity() + 8 * changed_bits_.capacity() + 4 * changed_rows_.capacity();
+  }
+
+ protected:
+  explicit Model(const ModelOptions& options) : options_(options) {}
+
+  void Touch(uint32_t row) {
+    if (changed_bits_.empty()) return;
+    uint64_t& word = changed_bits_[row >> 6];
+    const uint64_t bit = uint64_t{1} << (row & 63);
+    if ((word & bit) == 0) {
+      word |= bit;
+      changed_rows_.push_back(row);
+    }
+  }
 
   ModelOptions options_;
   uint64_t version_ = 0;
-
-  friend absl::StatusOr<std::unique_ptr<Model>> ParseModel(absl::string_view bytes);
+  std::vector<uint64_t> changed_bits_;   // a bit per row (empty: not tracking)
+  std::vector<uint32_t> changed_rows_;   // the rows whose bit is set
 };
 
 // FTRL-Proximal. Per coordinate (z, n) interleaved, so one cache line holds
@@ -164,6 +197,7 @@ class FtrlModel final : public Model {
     const double d = (options_.beta + std::sqrt(zn_[2 * size_t{b} + 1])) / options_.alpha + options_.l2;
     const double sign = margin < 0 ? -1.0 : (margin > 0 ? 1.0 : 0.0);
     zn_[2 * size_t{b}] = static_cast<float>(-margin * d - sign * options_.l1);
+    Touch(b);
   }
 
   // The weight of index i (for tests and inspection).
@@ -192,6 +226,7 @@ class FtrlModel final : public Model {
   }
   void Update(uint32_t i, float w, float n_seen, float sqrt_n, double g) {
     g = ClipGradient(g);
+    Touch(i);
     float& z = zn_[2 * size_t{i}];
     float& n = zn_[2 * size_t{i} + 1];
     // (A coordinate repeated in one example: its later entries see the n
@@ -203,6 +238,7 @@ class FtrlModel final : public Model {
   }
   std::vector<float>* mutable_params() override { return &zn_; }
   const std::vector<float>& params() const override { return zn_; }
+  size_t row_stride() const override { return 2; }
 
   uint32_t mask_;
   std::vector<float> zn_;  // (z, n) per index, then the bias's
@@ -223,7 +259,10 @@ class SgdModel final : public Model {
     return Sigmoid(margin);
   }
 
-  void InitBias(double margin) override { wg_[2 * size_t{Bias()}] = static_cast<float>(margin); }
+  void InitBias(double margin) override {
+    wg_[2 * size_t{Bias()}] = static_cast<float>(margin);
+    Touch(Bias());
+  }
 
   double PredictThenLearn(const SparseVector& x, float label, float weight = 1) override {
     const double p = Predict(x);
@@ -238,6 +277,7 @@ class SgdModel final : public Model {
   uint32_t Bias() const { return mask_ + 1; }
   void Update(uint32_t i, double g) {
     g = ClipGradient(g);
+    Touch(i);
     float& w = wg_[2 * size_t{i}];
     float& g2 = wg_[2 * size_t{i} + 1];
     g += options_.sgd_l2 * w;
@@ -246,6 +286,7 @@ class SgdModel final : public Model {
   }
   std::vector<float>* mutable_params() override { return &wg_; }
   const std::vector<float>& params() const override { return wg_; }
+  size_t row_stride() const override { return 2; }
 
   uint32_t mask_;
   std::vector<float> wg_;
@@ -275,7 +316,10 @@ class FmModel final : public Model {
 
   ModelKind kind() const override { return ModelKind::kFm; }
 
-  void InitBias(double margin) override { Row(Bias())[0] = static_cast<float>(margin); }
+  void InitBias(double margin) override {
+    Row(Bias())[0] = static_cast<float>(margin);
+    Touch(Bias());
+  }
 
   // At most kMaxFactors factors: scratch vectors then live on the stack.
   static constexpr int kMaxFactors = 64;
@@ -304,7 +348,9 @@ class FmModel final : public Model {
     };
     float* bias = Row(Bias());
     step(bias[0], bias[1], g);
+    Touch(Bias());
     for (size_t i = 0; i < x.size(); ++i) {
+      Touch(x.index[i] & mask_);
       float* row = Row(x.index[i] & mask_);
       const float xi = x.value[i];
       step(row[0], row[1], g * xi + options_.sgd_l2 * row[0]);
@@ -346,6 +392,7 @@ class FmModel final : public Model {
 
   std::vector<float>* mutable_params() override { return &params_; }
   const std::vector<float>& params() const override { return params_; }
+  size_t row_stride() const override { return stride_; }
 
   uint32_t mask_;
   int k_;

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "engine/status_macros.h"
 #include "operators/learners.h"
 
 namespace eddy {
@@ -103,27 +104,86 @@ inline absl::StatusOr<std::unique_ptr<Model>> MakeModel(ModelKind kind, const Mo
   return absl::InvalidArgumentError("unknown model kind");
 }
 
-inline std::string Model::Serialize() const {
+// Appends the model file's header (its first kHeaderBytes: everything but
+// the parameters and the checksum) for `m`.
+inline void AppendModelHeader(const Model& m, std::string& out) {
   using model_file_internal::Put;
+  const ModelOptions& o = m.options();
+  out.append(model_file_internal::kMagic, 8);
+  Put<uint32_t>(out, model_file_internal::kFormatVersion);
+  Put<uint32_t>(out, static_cast<uint32_t>(m.kind()));
+  Put<uint32_t>(out, static_cast<uint32_t>(o.bits));
+  Put<uint32_t>(out, m.kind() == ModelKind::kFm ? static_cast<uint32_t>(o.factors) : 0);
+  Put<uint64_t>(out, m.version());
+  for (double v : {o.alpha, o.beta, o.l1, o.l2, o.learning_rate, o.sgd_l2, o.init_stddev,
+                   o.fm_learning_rate, o.fm_l2}) {
+    Put<double>(out, v);
+  }
+  Put<uint64_t>(out, o.seed);
+  Put<uint64_t>(out, m.params().size());
+}
+
+inline std::string Model::Serialize() const {
   const std::vector<float>& p = params();
   std::string out;
   out.reserve(model_file_internal::kHeaderBytes + 4 * p.size() + 8);
-  out.append(model_file_internal::kMagic, 8);
-  Put<uint32_t>(out, model_file_internal::kFormatVersion);
-  Put<uint32_t>(out, static_cast<uint32_t>(kind()));
-  Put<uint32_t>(out, static_cast<uint32_t>(options_.bits));
-  Put<uint32_t>(out, kind() == ModelKind::kFm ? static_cast<uint32_t>(options_.factors) : 0);
-  Put<uint64_t>(out, version_);
-  for (double v : {options_.alpha, options_.beta, options_.l1, options_.l2, options_.learning_rate,
-                   options_.sgd_l2, options_.init_stddev, options_.fm_learning_rate,
-                   options_.fm_l2}) {
-    Put<double>(out, v);
-  }
-  Put<uint64_t>(out, options_.seed);
-  Put<uint64_t>(out, p.size());
+  AppendModelHeader(*this, out);
   out.append(reinterpret_cast<const char*>(p.data()), 4 * p.size());
-  Put<uint64_t>(out, XXH3_64bits(out.data(), out.size()));
+  model_file_internal::Put<uint64_t>(out, XXH3_64bits(out.data(), out.size()));
   return out;
+}
+
+// A model from a model file's header (kHeaderBytes): its kind, options and
+// version, with the parameters a new model of them has (MakeModel's).
+inline absl::StatusOr<std::unique_ptr<Model>> ParseModelHeader(absl::string_view header) {
+  using model_file_internal::Get;
+  if (header.size() < model_file_internal::kHeaderBytes ||
+      std::memcmp(header.data(), model_file_internal::kMagic, 8) != 0) {
+    return absl::InvalidArgumentError("not an Eddy model header (no EDDYMODL magic)");
+  }
+  const uint32_t format = Get<uint32_t>(header, 8);
+  if (format != model_file_internal::kFormatVersion) {
+    return absl::InvalidArgumentError(absl::StrCat("model file format version ", format,
+                                                   " is not supported (this Eddy reads 1)"));
+  }
+  const uint64_t count = Get<uint64_t>(header, 112);
+  const uint32_t kind = Get<uint32_t>(header, 12);
+  if (kind < 1 || kind > 3) {
+    return absl::InvalidArgumentError(absl::StrCat("model file has unknown model kind ", kind));
+  }
+  ModelOptions o;
+  o.bits = static_cast<int>(Get<uint32_t>(header, 16));
+  o.factors = static_cast<int>(Get<uint32_t>(header, 20));
+  double* doubles[] = {&o.alpha,  &o.beta,        &o.l1,
+                       &o.l2,     &o.learning_rate, &o.sgd_l2,
+                       &o.init_stddev, &o.fm_learning_rate, &o.fm_l2};
+  for (size_t i = 0; i < 9; ++i) *doubles[i] = Get<double>(header, 32 + 8 * i);
+  o.seed = Get<uint64_t>(header, 104);
+  if (static_cast<ModelKind>(kind) != ModelKind::kFm) o.factors = ModelOptions().factors;
+  // The parameter count the header implies, checked before anything is
+  // allocated (a forged header must not make us allocate gigabytes).
+  if (o.bits < 1 || o.bits > 28 || o.factors < 1 || o.factors > FmModel::kMaxFactors) {
+    return absl::InvalidArgumentError(absl::StrCat("model file has bits ", o.bits, " and factors ",
+                                                   o.factors, " (out of range)"));
+  }
+  const uint64_t per_index = static_cast<ModelKind>(kind) == ModelKind::kFm
+                                 ? 2 + 2 * static_cast<uint64_t>(o.factors)
+                                 : 2;
+  if (count != per_index * ((uint64_t{1} << o.bits) + 1)) {
+    return absl::DataLossError(absl::StrCat("model file has ", count, " parameters; a ",
+                                            ModelKindName(static_cast<ModelKind>(kind)), " model of ",
+                                            o.bits, " bits has ",
+                                            per_index * ((uint64_t{1} << o.bits) + 1)));
+  }
+  absl::StatusOr<std::unique_ptr<Model>> model = MakeModel(static_cast<ModelKind>(kind), o);
+  if (!model.ok()) return absl::InvalidArgumentError(absl::StrCat("model file: ", model.status().message()));
+  if ((*model)->params().size() != count) {
+    return absl::DataLossError(absl::StrCat("model file has ", count, " parameters; a ",
+                                            ModelKindName(static_cast<ModelKind>(kind)), " model of ",
+                                            o.bits, " bits has ", (*model)->params().size()));
+  }
+  (*model)->set_version(Get<uint64_t>(header, 24));
+  return model;
 }
 
 inline absl::StatusOr<std::unique_ptr<Model>> ParseModel(absl::string_view bytes) {
@@ -149,44 +209,10 @@ inline absl::StatusOr<std::unique_ptr<Model>> ParseModel(absl::string_view bytes
   if (XXH3_64bits(bytes.data(), body) != Get<uint64_t>(bytes, body)) {
     return absl::DataLossError("model file checksum mismatch (corrupted or truncated)");
   }
-  const uint32_t kind = Get<uint32_t>(bytes, 12);
-  if (kind < 1 || kind > 3) {
-    return absl::InvalidArgumentError(absl::StrCat("model file has unknown model kind ", kind));
-  }
-  ModelOptions o;
-  o.bits = static_cast<int>(Get<uint32_t>(bytes, 16));
-  o.factors = static_cast<int>(Get<uint32_t>(bytes, 20));
-  double* doubles[] = {&o.alpha,  &o.beta,        &o.l1,
-                       &o.l2,     &o.learning_rate, &o.sgd_l2,
-                       &o.init_stddev, &o.fm_learning_rate, &o.fm_l2};
-  for (size_t i = 0; i < 9; ++i) *doubles[i] = Get<double>(bytes, 32 + 8 * i);
-  o.seed = Get<uint64_t>(bytes, 104);
-  if (static_cast<ModelKind>(kind) != ModelKind::kFm) o.factors = ModelOptions().factors;
-  // The parameter count the header implies, checked before anything is
-  // allocated (a forged header must not make us allocate gigabytes).
-  if (o.bits < 1 || o.bits > 28 || o.factors < 1 || o.factors > FmModel::kMaxFactors) {
-    return absl::InvalidArgumentError(absl::StrCat("model file has bits ", o.bits, " and factors ",
-                                                   o.factors, " (out of range)"));
-  }
-  const uint64_t per_index = static_cast<ModelKind>(kind) == ModelKind::kFm
-                                 ? 2 + 2 * static_cast<uint64_t>(o.factors)
-                                 : 2;
-  if (count != per_index * ((uint64_t{1} << o.bits) + 1)) {
-    return absl::DataLossError(absl::StrCat("model file has ", count, " parameters; a ",
-                                            ModelKindName(static_cast<ModelKind>(kind)), " model of ",
-                                            o.bits, " bits has ",
-                                            per_index * ((uint64_t{1} << o.bits) + 1)));
-  }
-  absl::StatusOr<std::unique_ptr<Model>> model = MakeModel(static_cast<ModelKind>(kind), o);
-  if (!model.ok()) return absl::InvalidArgumentError(absl::StrCat("model file: ", model.status().message()));
-  std::vector<float>* p = (*model)->mutable_params();
-  if (p->size() != count) {
-    return absl::DataLossError(absl::StrCat("model file has ", count, " parameters; a ",
-                                            ModelKindName(static_cast<ModelKind>(kind)), " model of ",
-                                            o.bits, " bits has ", p->size()));
-  }
-  std::memcpy(p->data(), bytes.data() + model_file_internal::kHeaderBytes, 4 * count);
-  (*model)->version_ = Get<uint64_t>(bytes, 24);
+  EDDY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
+                        ParseModelHeader(bytes.substr(0, model_file_internal::kHeaderBytes)));
+  std::memcpy(model->mutable_params()->data(), bytes.data() + model_file_internal::kHeaderBytes,
+              4 * count);
   return model;
 }
 

@@ -58,6 +58,7 @@
 #include "operators/drift.h"
 #include "operators/evaluation.h"
 #include "operators/learners.h"
+#include "operators/model_state.h"
 #include "operators/process_node.h"
 #include "state/codec.h"
 
@@ -357,32 +358,6 @@ class DriftMonitor {
   std::vector<uint8_t> recent_ = std::vector<uint8_t>(kRecent, 0);
   int64_t recent_errors_ = 0;
   int64_t count_ = 0;
-};
-
-// The model as keyed state: its codec is the model file. Shared, so that a
-// job can keep a reference to the live model for the end of its run.
-struct ModelBox {
-  std::shared_ptr<Model> model;
-};
-
-template <>
-struct Codec<ModelBox> {
-  static constexpr bool kDefined = true;
-  static void Encode(const ModelBox& box, std::string& out) {
-    EncodeTo(box.model == nullptr ? std::string() : box.model->Serialize(), out);
-  }
-  static bool Decode(absl::string_view& in, ModelBox& box) {
-    std::string bytes;
-    if (!DecodeFrom(in, bytes)) return false;
-    if (bytes.empty()) {
-      box.model.reset();
-      return true;
-    }
-    absl::StatusOr<std::unique_ptr<Model>> m = ParseModel(bytes);
-    if (!m.ok()) return false;
-    box.model = *std::move(m);
-    return true;
-  }
 };
 
 // What the learner holds between an example and its label.

@@ -9,7 +9,8 @@
 # RATE defaults to half of the rate at which the run reads a backlog of
 # 100,000 events (measured here first, in the same run). Writes
 # out/soak/samples.csv (seconds, phase, records read, lag, RSS MiB, then
-# eddy_memory_bytes' components in MiB) and
+# eddy_memory_bytes' components in MiB, then the last checkpoint's write
+# batch in MiB) and
 # prints, over the soak's second half, RSS min/max and their spread, and the
 # largest lag. Exits 1 if the spread is over 10% or the lag keeps growing
 # (its last sample above twice its first-half maximum and over 10 s of input).
@@ -77,9 +78,11 @@ sample() {  # phase; one scrape for all of a sample's figures
   for c in $components; do
     mem="$mem,$(awk -v c="component=\"$c\"" '/^eddy_memory_bytes/ && index($0, c) {printf "%.1f", $2 / 1048576}' <<< "$page")"
   done
-  echo "$(( $(date +%s) - start )),$1,$(records_read <<< "$page"),$(lag_sum <<< "$page"),$(rss_mib)$mem" >> "$out/samples.csv"
+  local cp
+  cp=$(awk '/^eddy_checkpoint_bytes/ {printf "%.2f", $2 / 1048576}' <<< "$page")
+  echo "$(( $(date +%s) - start )),$1,$(records_read <<< "$page"),$(lag_sum <<< "$page"),$(rss_mib)$mem,$cp" >> "$out/samples.csv"
 }
-echo "seconds,phase,records_read,lag,rss_mib,${components// /_mib,}_mib" > "$out/samples.csv"
+echo "seconds,phase,records_read,lag,rss_mib,${components// /_mib,}_mib,checkpoint_mib" > "$out/samples.csv"
 start=$(date +%s)
 
 if [ "$rate" -le 0 ]; then

@@ -16,6 +16,10 @@
 // the keys changed since the last one. Map and list states are stored as one
 // value per key (a key's whole map or list is rewritten when it changed).
 //
+// A value that is large and changes a little at a time (a model) can be
+// stored in parts instead (state/parted.h): a checkpoint then writes what
+// changed.
+//
 // Persistent state needs codecs (state/codec.h) for the key and value types;
 // declaring a state without one in a bound store is an error (status()).
 //
@@ -59,6 +63,7 @@
 #include "engine/key.h"
 #include "state/codec.h"
 #include "state/huge_page_allocator.h"
+#include "state/parted.h"
 #include "state/state_directory.h"
 
 namespace eddy {
@@ -145,7 +150,27 @@ class ValueTable final : public KeyedTableBase<K> {
       return nullptr;
     }
     if (found) {
-      if constexpr (kHasCodec<T>) {
+      if constexpr (kParted<T>) {
+        // The head is found: its parts follow it in key order.
+        std::vector<Part> parts;
+        std::string prefix = db_key;
+        prefix.push_back(kPartMark);
+        s = dir_->Scan(table_, prefix, [&](absl::string_view k, absl::string_view v) {
+          parts.push_back(Part{std::string(k.substr(prefix.size())), std::string(v)});
+          return true;
+        });
+        if (!s.ok()) {
+          store_->RecordError(s);
+          return nullptr;
+        }
+        if (!PartedCodec<T>::Read(bytes, parts, slot.value)) {
+          store_->RecordError(absl::DataLossError(
+              absl::StrCat("state directory ", dir_->path(), ": undecodable value in ", name_,
+                           " (key group ", KeyGroupOf(key), ", ", parts.size(), " parts)")));
+          return nullptr;
+        }
+        bytes.clear();
+      } else if constexpr (kHasCodec<T>) {
         if (!DecodeAll(bytes, slot.value)) {
           store_->RecordError(absl::DataLossError(
               absl::StrCat("state directory ", dir_->path(), ": undecodable value in ", name_,
@@ -234,13 +259,19 @@ class ValueTable final : public KeyedTableBase<K> {
         Slot& slot = *w.slot;
         if (slot.present) {
           value.clear();
-          EncodeTo(slot.value, value);
-          batch.Put(table_, w.key, value);
+          if constexpr (kParted<T>) {
+            PartWriter parts(batch, table_, w.key);
+            PartedCodec<T>::WriteChanges(slot.value, parts);
+          } else {
+            EncodeTo(slot.value, value);
+            batch.Put(table_, w.key, value);
+          }
           approx_bytes_ -= slot.bytes;
           slot.bytes = SlotBytes(slot.value, value.size());
           approx_bytes_ += slot.bytes;
         } else {
           batch.Delete(table_, w.key);
+          if constexpr (kParted<T>) PartWriter(batch, table_, w.key).DeleteAllParts();
         }
         slot.dirty = false;
       }
@@ -263,7 +294,11 @@ class ValueTable final : public KeyedTableBase<K> {
   // state about 3x: a genre in 8 encoded bytes is a 40-byte pair in memory.)
   static uint32_t SlotBytes(const T& value, size_t encoded) {
     size_t heap = 0;
-    if constexpr (kHasCodec<T>) heap = HeapBytes(value);
+    if constexpr (kParted<T>) {
+      heap = PartedCodec<T>::HeapBytes(value);
+    } else if constexpr (kHasCodec<T>) {
+      heap = HeapBytes(value);
+    }
     return static_cast<uint32_t>(
         std::min<size_t>(EntryOverhead() + std::max(heap, encoded), UINT32_MAX));
   }

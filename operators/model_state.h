@@ -24,7 +24,8 @@
 // sort by them):
 //   head     model file header (operators/model_file.h, 120 bytes)
 //            u64 checkpoint number, u32 next page of the rotation,
-//            u32 rows per page, u64 XXH3-64 of the bytes before it
+//            u32 rows per page, u32 deltas held, u64 XXH3-64 of the bytes
+//            before it
 //   "p" u32  u64 checkpoint that wrote it, the page's rows' parameters
 //            (floats), u64 XXH3-64
 //   "d" u64  u32 row count, then per row: u32 row, its parameters
@@ -51,7 +52,19 @@ namespace eddy {
 
 // The model as keyed state. Shared, so that a job can keep a reference to
 // the live model for the end of its run.
+// A model belongs to one box: its change tracking serves one key's
+// checkpoints. A copy of a box shares the model but not the bookkeeping
+// (it is written whole the first time).
 struct ModelBox {
+  ModelBox() = default;
+  ModelBox(const ModelBox& other) : model(other.model) {}
+  ModelBox& operator=(const ModelBox& other) {
+    if (this != &other) *this = ModelBox(other);
+    return *this;
+  }
+  ModelBox(ModelBox&&) noexcept = default;
+  ModelBox& operator=(ModelBox&&) noexcept = default;
+
   std::shared_ptr<Model> model;
   // What the state directory holds of `model` (PartedCodec<ModelBox>).
   std::weak_ptr<const Model> written;  // the model whose parts it holds (none: nothing yet)
@@ -85,7 +98,7 @@ namespace model_state_internal {
 
 inline constexpr uint32_t kPageRows = 4096;
 inline constexpr uint32_t kRotation = 16;
-inline constexpr size_t kHeadBytes = model_file_internal::kHeaderBytes + 8 + 4 + 4 + 8;
+inline constexpr size_t kHeadBytes = model_file_internal::kHeaderBytes + 8 + 4 + 4 + 4 + 8;
 
 template <typename T>
 void Put(std::string& out, T v) {
@@ -125,7 +138,7 @@ template <>
 struct PartedCodec<ModelBox> {
   static constexpr bool kDefined = true;
 
-  static void WriteChanges(ModelBox& box, PartWriter& w) {
+  static void WriteChanges(ModelBox& box, PartWriter& w, bool everything) {
     using namespace model_state_internal;
     if (box.model == nullptr) {
       w.DeleteAllParts();
@@ -151,9 +164,9 @@ struct PartedCodec<ModelBox> {
     };
     const bool same = !box.written.owner_before(box.model) && !box.model.owner_before(box.written) &&
                       !box.written.expired();
-    if (!same || box.page_checkpoint.size() != pages) {
+    if (!same || everything || box.page_checkpoint.size() != pages) {
       // A model new to the state (or one replaced in its box): all of it.
-      w.DeleteAllParts();
+      if (!everything) w.DeleteAllParts();
       m.TrackChanges();
       (void)m.TakeChangedRows();
       box.written = box.model;
@@ -198,6 +211,7 @@ struct PartedCodec<ModelBox> {
     Put<uint64_t>(bytes, box.checkpoint);
     Put<uint32_t>(bytes, box.next_page);
     Put<uint32_t>(bytes, kPageRows);
+    Put<uint32_t>(bytes, static_cast<uint32_t>(box.deltas.size()));  // a lost delta is an error
     Seal(bytes);
     w.PutHead(bytes);
   }
@@ -223,6 +237,7 @@ struct PartedCodec<ModelBox> {
     const uint64_t checkpoint = Get<uint64_t>(head, at);
     const uint32_t next_page = Get<uint32_t>(head, at + 8);
     if (Get<uint32_t>(head, at + 12) != kPageRows) return false;
+    const uint32_t delta_count = Get<uint32_t>(head, at + 16);
     const size_t stride = m->row_stride();
     const uint64_t rows = m->rows();
     const uint64_t pages = (rows + kPageRows - 1) / kPageRows;
@@ -261,6 +276,7 @@ struct PartedCodec<ModelBox> {
       }
       deltas.push_back(at_checkpoint);
     }
+    if (deltas.size() != delta_count) return false;
     m->TrackChanges();
     box.model = std::move(m);
     box.written = box.model;

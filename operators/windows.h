@@ -71,6 +71,12 @@ struct LookbackState {
   absl::InlinedVector<Entry, std::max<size_t>(1, 32 / sizeof(Entry))> recent;
   EventTime expires = kMinEventTime;  // when no event can need any of it
   EventTime timer = kMinEventTime;    // the pending timer (kMinEventTime: none)
+  // Checkpoint bookkeeping (PartedCodec below; not part of the value): the
+  // earliest slice changed since the last checkpoint (kMinEventTime: never
+  // written, so all of them; kMaxEventTime: none), and the slices dropped
+  // since, whose parts the next checkpoint deletes.
+  EventTime changed_from = kMinEventTime;
+  std::vector<EventTime> dropped;
 };
 
 template <typename In, typename R>
@@ -170,10 +176,16 @@ class Lookback {
       const EventTime start = SliceFloor(s.recent[done].first, slice_);
       if (start + slice_ > horizon) break;
       A::Merge(At(s.slices, start), s.recent[done].second);
+      s.changed_from = std::min(s.changed_from, start);
     }
     s.recent.erase(s.recent.begin(), s.recent.begin() + static_cast<std::ptrdiff_t>(done));
     const EventTime keep_from = SliceFloor(horizon - size_, slice_);
-    s.slices.erase(s.slices.begin(), LowerBound(s.slices, keep_from));
+    const auto kept = LowerBound(s.slices, keep_from);
+    // (A state never written has none on disk; one in memory never is.)
+    if (s.changed_from != kMinEventTime) {
+      for (auto it = s.slices.begin(); it != kept; ++it) s.dropped.push_back(it->first);
+    }
+    s.slices.erase(s.slices.begin(), kept);
     s.recent.erase(s.recent.begin(), LowerBound(s.recent, keep_from));
     ShrinkIfSparse(s.slices);
     ShrinkIfSparse(s.recent);
@@ -477,11 +489,76 @@ struct Codec<LookbackState<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
     EncodeTo(v.timer, out);
   }
   static size_t HeapBytes(const LookbackState<Acc>& v) {
-    return ::eddy::HeapBytes(v.slices) + ::eddy::HeapBytes(v.recent);
+    return ::eddy::HeapBytes(v.slices) + ::eddy::HeapBytes(v.recent) + 8 * v.dropped.capacity();
   }
   static bool Decode(absl::string_view& in, LookbackState<Acc>& v) {
     return DecodeFrom(in, v.slices) && DecodeFrom(in, v.recent) && DecodeFrom(in, v.expires) &&
            DecodeFrom(in, v.timer);
+  }
+};
+
+// In a state directory, a lookback is stored in parts (state/parted.h): a
+// slice per part (named by its start, big-endian with the sign bit
+// flipped, so parts sort by time), the rest and the slice count in the
+// head. A checkpoint then
+// writes the slices compacted and deletes those dropped since the last one:
+// a user's 24 h lookback of 96 slices was rewritten whole whenever the
+// user had an event.
+template <typename Acc>
+struct PartedCodec<LookbackState<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
+  static constexpr bool kDefined = true;
+
+  static std::string SliceName(EventTime start) {
+    const uint64_t u = static_cast<uint64_t>(start) ^ (uint64_t{1} << 63);
+    std::string name(8, '\0');
+    for (int i = 0; i < 8; ++i) name[i] = static_cast<char>((u >> (56 - 8 * i)) & 0xff);
+    return name;
+  }
+
+  static void WriteChanges(LookbackState<Acc>& v, PartWriter& w, bool everything) {
+    if (!everything) {
+      for (EventTime start : v.dropped) w.DeletePart(SliceName(start));
+    }
+    std::vector<EventTime>().swap(v.dropped);
+    std::string bytes;
+    for (const auto& [start, acc] : v.slices) {
+      if (start < v.changed_from && !everything) continue;
+      bytes.clear();
+      EncodeTo(acc, bytes);
+      w.PutPart(SliceName(start), bytes);
+    }
+    v.changed_from = kMaxEventTime;
+    bytes.clear();
+    EncodeTo(v.recent, bytes);
+    EncodeTo(v.expires, bytes);
+    EncodeTo(v.timer, bytes);
+    EncodeTo(static_cast<uint64_t>(v.slices.size()), bytes);  // a lost part is an error
+    w.PutHead(bytes);
+  }
+
+  static bool Read(absl::string_view head, const std::vector<Part>& parts, LookbackState<Acc>& v) {
+    v = LookbackState<Acc>();
+    uint64_t slices = 0;
+    if (!DecodeFrom(head, v.recent) || !DecodeFrom(head, v.expires) || !DecodeFrom(head, v.timer) ||
+        !DecodeFrom(head, slices) || !head.empty() || slices != parts.size()) {
+      return false;
+    }
+    for (const Part& part : parts) {
+      if (part.suffix.size() != 8) return false;
+      uint64_t u = 0;
+      for (char c : part.suffix) u = (u << 8) | static_cast<uint8_t>(c);
+      const EventTime start = static_cast<EventTime>(u ^ (uint64_t{1} << 63));
+      if (!v.slices.empty() && v.slices.back().first >= start) return false;
+      Acc acc;
+      if (!DecodeAll(part.bytes, acc)) return false;
+      v.slices.emplace_back(start, std::move(acc));
+    }
+    v.changed_from = kMaxEventTime;
+    return true;
+  }
+
+  static size_t HeapBytes(const LookbackState<Acc>& v) {
+    return Codec<LookbackState<Acc>>::HeapBytes(v);
   }
 };
 }  // namespace eddy

@@ -120,6 +120,7 @@ class ValueTable final : public KeyedTableBase<K> {
     bool present = false;
     bool dirty = false;
     bool referenced = true;
+    bool erased = false;  // cleared since the last snapshot (its parts go: state/parted.h)
     uint32_t bytes = 0;
   };
 
@@ -230,6 +231,7 @@ class ValueTable final : public KeyedTableBase<K> {
     // need to read the old value).
     Slot& slot = FindOrInsertBlind(key);
     slot.present = false;
+    slot.erased = true;
     slot.value = T{};
     MarkDirty(key, slot);
   }
@@ -257,11 +259,16 @@ class ValueTable final : public KeyedTableBase<K> {
       std::string value;
       for (const Write& w : writes) {
         Slot& slot = *w.slot;
+        const bool erased = slot.erased;
+        slot.erased = false;
+        if constexpr (kParted<T>) {
+          if (erased) PartWriter(batch, table_, w.key).DeleteAllParts();
+        }
         if (slot.present) {
           value.clear();
           if constexpr (kParted<T>) {
             PartWriter parts(batch, table_, w.key);
-            PartedCodec<T>::WriteChanges(slot.value, parts);
+            PartedCodec<T>::WriteChanges(slot.value, parts, erased);
           } else {
             EncodeTo(slot.value, value);
             batch.Put(table_, w.key, value);
@@ -271,7 +278,6 @@ class ValueTable final : public KeyedTableBase<K> {
           approx_bytes_ += slot.bytes;
         } else {
           batch.Delete(table_, w.key);
-          if constexpr (kParted<T>) PartWriter(batch, table_, w.key).DeleteAllParts();
         }
         slot.dirty = false;
       }

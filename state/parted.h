@@ -12,9 +12,9 @@
 //
 //   static constexpr bool kDefined = true;
 //   // Writes the head and whatever parts changed since the last call (all
-//   // of them the first time: call w.DeleteAllParts() first then, in case
-//   // an earlier value of the key left some). May update bookkeeping in v.
-//   static void WriteChanges(T& v, PartWriter& w);
+//   // of them the first time, and with `everything`: the key's parts were
+//   // just deleted). May update bookkeeping in v.
+//   static void WriteChanges(T& v, PartWriter& w, bool everything);
 //   // Rebuilds v from its head and its parts (in key order); false if they
 //   // are not a value of T (corrupt).
 //   static bool Read(absl::string_view head, const std::vector<Part>& parts, T& v);
@@ -23,7 +23,11 @@
 //
 // Codec<T> stays the type's whole-value format (files, tests). ValueTable
 // (state/keyed_state.h) reads and writes parted values through PartedCodec;
-// clearing a key deletes its parts. Changelogs and key-group moves handle
+// clearing a key deletes its parts (also when the key gets a value again
+// in the same checkpoint interval: WriteChanges then writes everything).
+//
+// Bookkeeping in the value describes what its key holds on disk: a value
+// copied to another key must not keep it (see ModelBox). Changelogs and key-group moves handle
 // parts like any entry: they carry the key group prefix.
 #ifndef EDDY_STATE_PARTED_H_
 #define EDDY_STATE_PARTED_H_
@@ -36,7 +40,7 @@
 
 namespace eddy {
 
-template <typename T>
+template <typename T, typename Enable = void>
 struct PartedCodec {
   static constexpr bool kDefined = false;
 };

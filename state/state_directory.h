@@ -51,8 +51,9 @@ inline void AppendKeyGroupPrefix(uint32_t key_group, std::string& out) {
 
 class StateDirectory {
  public:
-  // Version of the on-disk layout this build reads and writes.
-  static constexpr int kFormatVersion = 2;
+  // Version of the on-disk layout this build reads and writes. (3: models
+  // and lookbacks stored in parts, state/parted.h.)
+  static constexpr int kFormatVersion = 3;
 
   struct Options {
     std::string path;

@@ -158,7 +158,7 @@ TEST(ModelStateTest, EveryCheckpointReadsBackBitForBit) {
   }
 }
 
-TEST(ModelStateTest, AReplacedModelIsWrittenWholeAndAClearedOneLeavesNothing) {
+TEST(ModelStateTest, AReplacedOrReSetModelIsWrittenWholeAndAClearedOneLeavesNothing) {
   auto dir = OpenDir(MakeScratchDir("model_state_replace") + "/db");
   Learner learner(dir.get());
   ModelOptions o;
@@ -184,6 +184,18 @@ TEST(ModelStateTest, AReplacedModelIsWrittenWholeAndAClearedOneLeavesNothing) {
     Learner fresh(dir.get());
     ASSERT_NE(fresh.Read(), nullptr);
     ExpectSameModel(*other.model, *fresh.Read());
+  }
+  // Cleared and set again (the same box) within one interval: written
+  // whole again, as its parts were deleted.
+  ModelBox moved = std::move(*learner.model.Mutable());
+  learner.model.Clear();
+  learner.model.Set(std::move(moved));
+  LearnRandom(*learner.model.Mutable()->model, o.bits, 50, rng);
+  learner.Checkpoint(*dir);
+  {
+    Learner fresh(dir.get());
+    ASSERT_NE(fresh.Read(), nullptr);
+    ExpectSameModel(*learner.model.Get()->model, *fresh.Read());
   }
   learner.model.Clear();
   learner.Checkpoint(*dir);

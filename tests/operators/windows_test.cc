@@ -17,6 +17,8 @@
 #include "engine/tag_merge.h"
 #include "engine/thread_pool.h"
 #include "gtest/gtest.h"
+#include "state/state_directory.h"
+#include "tests/testing/command.h"
 #include "tests/testing/keyed_harness.h"
 
 namespace eddy {
@@ -110,6 +112,118 @@ TEST(LookbackTest, CountsSumsAndLastValuesEqualBruteForceOnOutOfOrderStreams) {
       }
     }
   }
+}
+
+// In a state directory (a slice per part: state/parted.h), checkpointed
+// every other batch and evicted from the cache after each checkpoint, so
+// that most events find their key's state read back from what checkpoints
+// wrote (slices added, slices dropped): the same values as brute force, and
+// nothing left on disk once every window has expired.
+TEST(LookbackTest, StoredInPartsAndReadBackEveryFewBatchesItEqualsBruteForce) {
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    std::mt19937_64 rng(seed);
+    const std::vector<Arrival> stream = RandomStream(rng, 300 + rng() % 300, kDisorder);
+    for (int parts : {1, 3}) {
+      SCOPED_TRACE(absl::StrCat("seed ", seed, ", ", parts, " tasks"));
+      absl::StatusOr<std::unique_ptr<StateDirectory>> dir = StateDirectory::Open(
+          {testing::MakeScratchDir(absl::StrCat("lookback_parts_", seed, "_", parts)) + "/db", "test",
+           size_t{64} << 20});
+      ASSERT_TRUE(dir.ok()) << dir.status();
+      using L = agg::LastN<std::string, 3>;
+      auto last = MakeLookback<std::string, Ev, L>(
+          absl::Milliseconds(kSize), absl::Milliseconds(kSlice), absl::Milliseconds(kLateness),
+          [](L::Acc& a, const Ev& e, EventTime ts) { L::Add(a, e.item, ts); });
+      Harness<decltype(last)> h(last, parts, dir->get());
+      std::vector<Arrival> kept;
+      std::map<int64_t, std::vector<std::string>> by_id;
+      for (const auto& o : h.Run(stream, kDisorder, kLateness, &kept)) by_id[o.event.id] = o.value;
+      ASSERT_EQ(by_id.size(), kept.size());
+      for (const auto& [id, items] : BruteForce(kept, [](std::vector<const Arrival*> s) {
+             std::stable_sort(s.begin(), s.end(),
+                              [](const Arrival* a, const Arrival* b) { return a->ts < b->ts; });
+             std::vector<std::string> v;
+             for (auto it = s.rbegin(); it != s.rend() && v.size() < 3; ++it) v.push_back((*it)->ev.item);
+             return v;
+           })) {
+        EXPECT_EQ(by_id.at(id), items) << "event " << id;
+      }
+      h.Checkpoint();
+      const std::vector<std::string>& tables = (*dir)->table_names();
+      size_t left = 0;
+      for (size_t t = 0; t < tables.size(); ++t) {
+        if (tables[t].find("lookback") == std::string::npos) continue;
+        ASSERT_TRUE((*dir)->Scan(static_cast<int>(t), "", [&](absl::string_view, absl::string_view) {
+                             ++left;
+                             return true;
+                           }).ok());
+      }
+      EXPECT_EQ(left, 0u) << "entries left on disk after every window expired";
+    }
+  }
+}
+
+// A checkpoint writes the slices compacted since the last one and deletes
+// those dropped, not the key's whole lookback.
+TEST(LookbackTest, ACheckpointWritesTheSlicesThatChangedNotTheLookback) {
+  absl::StatusOr<std::unique_ptr<StateDirectory>> dir = StateDirectory::Open(
+      {testing::MakeScratchDir("lookback_delta") + "/db", "test", size_t{64} << 20});
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  using State = LookbackState<agg::Count::Acc>;
+  const auto open = [&](KeyedStateStore<std::string>& store) {
+    store.Bind(dir->get(), "op", size_t{64} << 20);
+    return store.Value<State>("lookback");
+  };
+  const auto checkpoint = [&](KeyedStateStore<std::string>& store) {
+    auto batch = (*dir)->NewBatch();
+    EXPECT_TRUE(store.Snapshot(*batch).ok());
+    EXPECT_TRUE((*dir)->Commit(*batch).ok());
+    return batch->bytes();
+  };
+  using Add = void (*)(agg::Count::Acc&, const Ev&, EventTime);
+  Lookback<std::string, Ev, agg::Count, Add> lookback(
+      absl::Seconds(100), absl::Seconds(1), absl::ZeroDuration(),
+      +[](agg::Count::Acc& a, const Ev&, EventTime ts) { agg::Count::Add(a, ts); });
+  KeyedStateStore<std::string> store;
+  auto state = open(store);
+  const std::string key = "u";
+  store.SetCurrentKey(&key);
+  State& s = state.GetOrCreate();
+  for (int64_t t = 0; t < 100000; t += 500) s.recent.emplace_back(t, agg::Count::Acc{1});
+  lookback.Compact(s, 100000);
+  ASSERT_EQ(s.slices.size(), 100u);  // [0 s, 100 s)
+  const size_t whole = checkpoint(store);
+  // Another event: a slice compacted at the end, two dropped at the front.
+  State& t = *state.Mutable();
+  t.recent.emplace_back(100500, agg::Count::Acc{1});
+  lookback.Compact(t, 102000);
+  ASSERT_EQ(t.slices.size(), 99u);  // [2 s, 101 s)
+  const size_t changed = checkpoint(store);
+  EXPECT_LT(changed * 10, whole) << "whole " << whole << ", changed " << changed;
+
+  const auto read_back = [&] {
+    KeyedStateStore<std::string> fresh;
+    auto read = open(fresh);
+    fresh.SetCurrentKey(&key);
+    std::vector<std::pair<EventTime, int64_t>> slices;
+    EXPECT_TRUE(fresh.status().ok()) << fresh.status();
+    if (read.Get() != nullptr) {
+      for (const auto& [start, acc] : read.Get()->slices) slices.emplace_back(start, acc.n);
+    }
+    return slices;
+  };
+  std::vector<std::pair<EventTime, int64_t>> want;
+  for (const auto& [start, acc] : t.slices) want.emplace_back(start, acc.n);
+  EXPECT_EQ(read_back(), want);
+
+  // Cleared (the key expired) and given a state again before the next
+  // checkpoint: none of the old slices come back.
+  store.SetCurrentKey(&key);
+  state.Clear();
+  State& again = state.GetOrCreate();
+  again.recent.emplace_back(500000, agg::Count::Acc{7});
+  lookback.Compact(again, 502000);
+  checkpoint(store);
+  EXPECT_EQ(read_back(), (std::vector<std::pair<EventTime, int64_t>>{{500000, 7}}));
 }
 
 TEST(LookbackTest, AnEventNeverSeesItselfATieOrTheFuture) {

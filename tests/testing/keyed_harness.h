@@ -16,6 +16,7 @@
 #include "engine/thread_pool.h"
 #include "gtest/gtest.h"
 #include "operators/process_node.h"
+#include "state/state_directory.h"
 #include "tests/testing/feed.h"
 
 namespace eddy::testing {
@@ -66,7 +67,12 @@ template <typename Fn, typename In = Ev>
 class Harness {
  public:
   using Out = typename Fn::Out;
-  Harness(Fn fn, int parts) : parts_(parts), node_("windows", &feed_, std::move(fn)), pool_(parts) {
+  // With `dir`, state lives in it: every other batch ends with a checkpoint
+  // and then evicts every cached entry, so the next batches read their
+  // state back from what the checkpoints wrote.
+  Harness(Fn fn, int parts, StateDirectory* dir = nullptr)
+      : parts_(parts), node_("windows", &feed_, std::move(fn)), pool_(parts), dir_(dir) {
+    if (dir_ != nullptr) node_.AttachState(dir_, size_t{64} << 20);
     EXPECT_TRUE(feed_.Open(parts).ok());
     EXPECT_TRUE(node_.Open(parts).ok());
   }
@@ -116,8 +122,22 @@ class Harness {
       output_batches_.push_back(batches_);
     });
     feed_.ClearOutput();
+    EXPECT_TRUE(node_.state_status().ok()) << node_.state_status();
+    if (dir_ != nullptr && batches_ % 2 == 1) Checkpoint();
     ++batches_;
   }
+
+ public:
+  // Writes what changed into the state directory, then evicts every cached
+  // entry.
+  void Checkpoint() {
+    auto batch = dir_->NewBatch();
+    EXPECT_TRUE(node_.Snapshot(*batch).ok());
+    EXPECT_TRUE(dir_->Commit(*batch).ok());
+    node_.TrimState(0.0);
+  }
+
+ private:
   size_t batches_ = 0;
   std::vector<size_t> output_batches_;
 
@@ -125,6 +145,7 @@ class Harness {
   KeyedFeed<std::string, In> feed_;
   ProcessNode<std::string, In, Fn> node_;
   ThreadPool pool_;
+  StateDirectory* dir_;
 };
 
 

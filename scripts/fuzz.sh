@@ -58,6 +58,8 @@ seed_lines "$corpus/criteo_fuzz" "$seeds/criteo"
 printf '%s\n' "label,id,age,city,device" "1,u1,34,paris,ios" "0,u2,,\"new, york\",android" "yes,u3,x,berlin," > "$seeds/csv"
 seed_lines "$corpus/csv_fuzz" "$seeds/csv"
 printf '\x00' > "$corpus/state_codec_fuzz/seed-empty"
+# Models (FTRL, FM) and a lookback stored in parts, from a real state directory.
+EDDY_FUZZ_WRITE_SEED="$corpus/state_codec_fuzz" build-fuzz/tests/fuzz/state_codec_fuzz
 # A real state directory's entries, from listen_counts stopped half way.
 EDDY_FUZZ_WRITE_SEED="$corpus/state_directory_fuzz/seed-listen-counts" \
   build-fuzz/tests/fuzz/state_directory_fuzz

@@ -68,6 +68,19 @@ void LearnRandom(Model& m, int bits, int n, std::mt19937_64& rng) {
   }
 }
 
+// A new FTRL model in the learner's box, then `checkpoints` checkpoints of
+// 100 examples each.
+void StartAndCheckpoint(Learner& learner, StateDirectory& dir, const ModelOptions& o,
+                        int checkpoints, std::mt19937_64& rng) {
+  ModelBox box;
+  box.model = *MakeModel(ModelKind::kFtrl, o);
+  learner.model.Set(box);
+  for (int c = 0; c < checkpoints; ++c) {
+    LearnRandom(*learner.model.Mutable()->model, o.bits, 100, rng);
+    learner.Checkpoint(dir);
+  }
+}
+
 void ExpectSameModel(const Model& a, const Model& b) {
   ASSERT_EQ(a.kind(), b.kind());
   EXPECT_EQ(a.version(), b.version());
@@ -163,14 +176,8 @@ TEST(ModelStateTest, AReplacedOrReSetModelIsWrittenWholeAndAClearedOneLeavesNoth
   Learner learner(dir.get());
   ModelOptions o;
   o.bits = 14;
-  ModelBox box;
-  box.model = *MakeModel(ModelKind::kFtrl, o);
-  learner.model.Set(box);
   std::mt19937_64 rng(3);
-  for (int c = 0; c < 5; ++c) {
-    LearnRandom(*learner.model.Mutable()->model, o.bits, 100, rng);
-    learner.Checkpoint(*dir);
-  }
+  StartAndCheckpoint(learner, *dir, o, 5, rng);
   ASSERT_GT(Parts(*dir, 'd'), 0u);
   // Another model in the same box (a new one, not a copy of the old): none
   // of the old one's deltas may apply to it.
@@ -209,14 +216,8 @@ TEST(ModelStateTest, ADamagedPartIsAnErrorNotAModel) {
   Learner learner(dir.get());
   ModelOptions o;
   o.bits = 14;
-  ModelBox box;
-  box.model = *MakeModel(ModelKind::kFtrl, o);
-  learner.model.Set(box);
   std::mt19937_64 rng(5);
-  for (int c = 0; c < 3; ++c) {
-    LearnRandom(*learner.model.Mutable()->model, o.bits, 100, rng);
-    learner.Checkpoint(*dir);
-  }
+  StartAndCheckpoint(learner, *dir, o, 3, rng);
   // Flip a byte in each kind of entry in turn: the head, a page, a delta;
   // then drop a page.
   const int table = *dir->Table("learn/model");

@@ -50,6 +50,18 @@ auto BruteForce(const std::vector<Arrival>& kept, Fold fold) {
   return out;
 }
 
+// The three latest items (time order, ties by arrival) before each kept
+// arrival.
+std::vector<std::pair<int64_t, std::vector<std::string>>> LastThreeBruteForce(
+    const std::vector<Arrival>& kept) {
+  return BruteForce(kept, [](std::vector<const Arrival*> s) {
+    std::stable_sort(s.begin(), s.end(), [](const Arrival* a, const Arrival* b) { return a->ts < b->ts; });
+    std::vector<std::string> v;
+    for (auto it = s.rbegin(); it != s.rend() && v.size() < 3; ++it) v.push_back((*it)->ev.item);
+    return v;
+  });
+}
+
 TEST(LookbackTest, CountsSumsAndLastValuesEqualBruteForceOnOutOfOrderStreams) {
   for (uint64_t seed = 1; seed <= 60; ++seed) {
     std::mt19937_64 rng(seed);
@@ -100,13 +112,7 @@ TEST(LookbackTest, CountsSumsAndLastValuesEqualBruteForceOnOutOfOrderStreams) {
         std::vector<Arrival> kept;
         std::map<int64_t, std::vector<std::string>> by_id;
         for (const auto& o : h.Run(stream, kDisorder, kLateness, &kept)) by_id[o.event.id] = o.value;
-        for (const auto& [id, items] : BruteForce(kept, [](std::vector<const Arrival*> s) {
-               std::stable_sort(s.begin(), s.end(),
-                                [](const Arrival* a, const Arrival* b) { return a->ts < b->ts; });
-               std::vector<std::string> v;
-               for (auto it = s.rbegin(); it != s.rend() && v.size() < 3; ++it) v.push_back((*it)->ev.item);
-               return v;
-             })) {
+        for (const auto& [id, items] : LastThreeBruteForce(kept)) {
           EXPECT_EQ(by_id.at(id), items) << "event " << id;
         }
       }
@@ -138,13 +144,7 @@ TEST(LookbackTest, StoredInPartsAndReadBackEveryFewBatchesItEqualsBruteForce) {
       std::map<int64_t, std::vector<std::string>> by_id;
       for (const auto& o : h.Run(stream, kDisorder, kLateness, &kept)) by_id[o.event.id] = o.value;
       ASSERT_EQ(by_id.size(), kept.size());
-      for (const auto& [id, items] : BruteForce(kept, [](std::vector<const Arrival*> s) {
-             std::stable_sort(s.begin(), s.end(),
-                              [](const Arrival* a, const Arrival* b) { return a->ts < b->ts; });
-             std::vector<std::string> v;
-             for (auto it = s.rbegin(); it != s.rend() && v.size() < 3; ++it) v.push_back((*it)->ev.item);
-             return v;
-           })) {
+      for (const auto& [id, items] : LastThreeBruteForce(kept)) {
         EXPECT_EQ(by_id.at(id), items) << "event " << id;
       }
       h.Checkpoint();

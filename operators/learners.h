@@ -120,7 +120,6 @@ class Model {
   void TrackChanges() {
     if (changed_bits_.empty()) changed_bits_.assign(rows() / 64 + 1, 0);
   }
-  bool tracking_changes() const { return !changed_bits_.empty(); }
   std::vector<uint32_t> TakeChangedRows() {
     std::vector<uint32_t> rows;
     rows.swap(changed_rows_);

@@ -47,6 +47,7 @@
 #include "operators/learners.h"
 #include "state/codec.h"
 #include "state/parted.h"
+#include "state/state_directory.h"
 
 namespace eddy {
 
@@ -100,30 +101,17 @@ inline constexpr uint32_t kPageRows = 4096;
 inline constexpr uint32_t kRotation = 16;
 inline constexpr size_t kHeadBytes = model_file_internal::kHeaderBytes + 8 + 4 + 4 + 4 + 8;
 
-template <typename T>
-void Put(std::string& out, T v) {
-  model_file_internal::Put<T>(out, v);
-}
-template <typename T>
-T Get(absl::string_view bytes, size_t at) {
-  return model_file_internal::Get<T>(bytes, at);
-}
-inline void PutBigEndian(std::string& out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-inline uint64_t GetBigEndian(absl::string_view s) {
-  uint64_t v = 0;
-  for (char c : s) v = (v << 8) | static_cast<uint8_t>(c);
-  return v;
-}
+using model_file_internal::Get;
+using model_file_internal::Put;
+
 inline std::string PageName(uint64_t page) {
   std::string s = "p";
-  PutBigEndian(s, page, 4);
+  AppendBigEndian(page, 4, s);
   return s;
 }
 inline std::string DeltaName(uint64_t checkpoint) {
   std::string s = "d";
-  PutBigEndian(s, checkpoint, 8);
+  AppendBigEndian(checkpoint, 8, s);
   return s;
 }
 inline void Seal(std::string& out) { Put<uint64_t>(out, XXH3_64bits(out.data(), out.size())); }
@@ -249,7 +237,7 @@ struct PartedCodec<ModelBox> {
     for (const Part& part : parts) {
       if (part.suffix.empty() || part.suffix[0] != 'p') continue;
       if (part.suffix.size() != 5) return false;
-      const uint64_t page = GetBigEndian(absl::string_view(part.suffix).substr(1));
+      const uint64_t page = ReadBigEndian(absl::string_view(part.suffix).substr(1));
       if (page >= pages) return false;
       const uint64_t n = std::min<uint64_t>(kPageRows, rows - page * kPageRows);
       if (part.bytes.size() != 8 + 4 * n * stride + 8 || !Sealed(part.bytes)) return false;
@@ -262,7 +250,7 @@ struct PartedCodec<ModelBox> {
     for (const Part& part : parts) {
       if (part.suffix.empty() || part.suffix[0] == 'p') continue;
       if (part.suffix.size() != 9 || part.suffix[0] != 'd') return false;
-      const uint64_t at_checkpoint = GetBigEndian(absl::string_view(part.suffix).substr(1));
+      const uint64_t at_checkpoint = ReadBigEndian(absl::string_view(part.suffix).substr(1));
       if (at_checkpoint > checkpoint || part.bytes.size() < 12 || !Sealed(part.bytes)) return false;
       const uint64_t count = Get<uint32_t>(part.bytes, 0);
       const size_t row_bytes = 4 + 4 * stride;

@@ -40,6 +40,7 @@
 #include "operators/process_node.h"
 #include "state/codec.h"
 #include "state/keyed_state.h"
+#include "state/state_directory.h"
 
 namespace eddy {
 
@@ -509,9 +510,8 @@ struct PartedCodec<LookbackState<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
   static constexpr bool kDefined = true;
 
   static std::string SliceName(EventTime start) {
-    const uint64_t u = static_cast<uint64_t>(start) ^ (uint64_t{1} << 63);
-    std::string name(8, '\0');
-    for (int i = 0; i < 8; ++i) name[i] = static_cast<char>((u >> (56 - 8 * i)) & 0xff);
+    std::string name;
+    AppendOrderedTime(start, name);
     return name;
   }
 
@@ -545,9 +545,7 @@ struct PartedCodec<LookbackState<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
     }
     for (const Part& part : parts) {
       if (part.suffix.size() != 8) return false;
-      uint64_t u = 0;
-      for (char c : part.suffix) u = (u << 8) | static_cast<uint8_t>(c);
-      const EventTime start = static_cast<EventTime>(u ^ (uint64_t{1} << 63));
+      const EventTime start = ReadOrderedTime(part.suffix);
       if (!v.slices.empty() && v.slices.back().first >= start) return false;
       Acc acc;
       if (!DecodeAll(part.bytes, acc)) return false;

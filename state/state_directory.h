@@ -42,11 +42,30 @@ class WriteBatch;
 
 namespace eddy {
 
+// Key bytes that sort as the numbers they hold. Appends the low `bytes`
+// bytes of `v`, big-endian.
+inline void AppendBigEndian(uint64_t v, int bytes, std::string& out) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+// The number in `s` (at most 8 bytes), big-endian.
+inline uint64_t ReadBigEndian(absl::string_view s) {
+  uint64_t v = 0;
+  for (char c : s) v = (v << 8) | static_cast<uint8_t>(c);
+  return v;
+}
+// A signed time in 8 bytes that sort as the times do (the sign bit
+// flipped, big-endian): timer keys, a lookback's slices.
+inline void AppendOrderedTime(int64_t t, std::string& out) {
+  AppendBigEndian(static_cast<uint64_t>(t) ^ (uint64_t{1} << 63), 8, out);
+}
+inline int64_t ReadOrderedTime(absl::string_view eight) {
+  return static_cast<int64_t>(ReadBigEndian(eight) ^ (uint64_t{1} << 63));
+}
+
 // Appends the 2-byte big-endian key-group prefix that starts every keyed
 // state and timer key, so one key group's entries form one key range.
 inline void AppendKeyGroupPrefix(uint32_t key_group, std::string& out) {
-  out.push_back(static_cast<char>((key_group >> 8) & 0xFF));
-  out.push_back(static_cast<char>(key_group & 0xFF));
+  AppendBigEndian(key_group, 2, out);
 }
 
 class StateDirectory {

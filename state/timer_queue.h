@@ -166,9 +166,7 @@ class TimerQueue {
                                                           ": malformed timer key"));
           return false;
         }
-        uint64_t biased = 0;
-        for (int i = 0; i < 8; ++i) biased = (biased << 8) | static_cast<uint8_t>(k[2 + i]);
-        t.time = static_cast<EventTime>(biased ^ (uint64_t{1} << 63));
+        t.time = ReadOrderedTime(k.substr(2, 8));
         absl::string_view rest = k.substr(10);
         if (!DecodeAll(rest, t.key)) {
           decode_error = absl::DataLossError(absl::StrCat("state directory ", dir_->path(),
@@ -189,8 +187,7 @@ class TimerQueue {
   // like the in-memory order within a key group.
   static void AppendTimerKey(const Timer& t, std::string& out) {
     AppendKeyGroupPrefix(t.key_group, out);
-    const uint64_t biased = static_cast<uint64_t>(t.time) ^ (uint64_t{1} << 63);
-    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(biased >> shift));
+    AppendOrderedTime(t.time, out);
     EncodeTo(t.key, out);
   }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "operators/learners.h"
 #include "operators/model_state.h"
@@ -89,6 +90,14 @@ void ExpectSameModel(const Model& a, const Model& b) {
       << "parameters differ";
 }
 
+// What the state directory holds, read in a fresh cache, equals `want`.
+void ExpectReadsBack(StateDirectory* dir, const Model& want) {
+  Learner fresh(dir);
+  const Model* read = fresh.Read();
+  ASSERT_NE(read, nullptr);
+  ExpectSameModel(want, *read);
+}
+
 size_t Parts(StateDirectory& dir, char kind) {
   const int table = *dir.Table("learn/model");
   size_t n = 0;
@@ -147,10 +156,8 @@ TEST(ModelStateTest, EveryCheckpointReadsBackBitForBit) {
       // Some checkpoints with no learning at all, some with much.
       if (c % 7 != 3) LearnRandom(*learner.model.Mutable()->model, o.bits, c % 5 == 0 ? 3000 : 40, rng);
       learner.Checkpoint(*dir);
-      Learner fresh(dir.get());
-      const Model* read = fresh.Read();
-      ASSERT_NE(read, nullptr) << "checkpoint " << c;
-      ExpectSameModel(*learner.model.Get()->model, *read);
+      SCOPED_TRACE(absl::StrCat("checkpoint ", c));
+      ExpectReadsBack(dir.get(), *learner.model.Get()->model);
       if (HasFatalFailure()) return;
     }
     // Deltas older than every page are gone: at most a rotation's worth.
@@ -165,9 +172,7 @@ TEST(ModelStateTest, EveryCheckpointReadsBackBitForBit) {
     LearnRandom(*learner.model.Mutable()->model, o.bits, 500, rng_a);
     LearnRandom(*resumed.model.Mutable()->model, o.bits, 500, rng_b);
     resumed.Checkpoint(*dir);
-    Learner again(dir.get());
-    ASSERT_NE(again.Read(), nullptr);
-    ExpectSameModel(*learner.model.Get()->model, *again.Read());
+    ExpectReadsBack(dir.get(), *learner.model.Get()->model);
   }
 }
 
@@ -187,11 +192,7 @@ TEST(ModelStateTest, AReplacedOrReSetModelIsWrittenWholeAndAClearedOneLeavesNoth
   learner.model.Set(other);
   learner.Checkpoint(*dir);
   EXPECT_EQ(Parts(*dir, 'd'), 0u);
-  {
-    Learner fresh(dir.get());
-    ASSERT_NE(fresh.Read(), nullptr);
-    ExpectSameModel(*other.model, *fresh.Read());
-  }
+  ExpectReadsBack(dir.get(), *other.model);
   // Cleared and set again (the same box) within one interval: written
   // whole again, as its parts were deleted.
   ModelBox moved = std::move(*learner.model.Mutable());
@@ -199,11 +200,7 @@ TEST(ModelStateTest, AReplacedOrReSetModelIsWrittenWholeAndAClearedOneLeavesNoth
   learner.model.Set(std::move(moved));
   LearnRandom(*learner.model.Mutable()->model, o.bits, 50, rng);
   learner.Checkpoint(*dir);
-  {
-    Learner fresh(dir.get());
-    ASSERT_NE(fresh.Read(), nullptr);
-    ExpectSameModel(*learner.model.Get()->model, *fresh.Read());
-  }
+  ExpectReadsBack(dir.get(), *learner.model.Get()->model);
   learner.model.Clear();
   learner.Checkpoint(*dir);
   EXPECT_EQ(Parts(*dir, 'p'), 0u);

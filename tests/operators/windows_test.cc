@@ -163,7 +163,8 @@ TEST(LookbackTest, StoredInPartsAndReadBackEveryFewBatchesItEqualsBruteForce) {
 }
 
 // A checkpoint writes the slices compacted since the last one and deletes
-// those dropped, not the key's whole lookback.
+// those dropped, not the key's whole lookback; a lost or damaged part is an
+// error.
 TEST(LookbackTest, ACheckpointWritesTheSlicesThatChangedNotTheLookback) {
   absl::StatusOr<std::unique_ptr<StateDirectory>> dir = StateDirectory::Open(
       {testing::MakeScratchDir("lookback_delta") + "/db", "test", size_t{64} << 20});
@@ -214,6 +215,35 @@ TEST(LookbackTest, ACheckpointWritesTheSlicesThatChangedNotTheLookback) {
   std::vector<std::pair<EventTime, int64_t>> want;
   for (const auto& [start, acc] : t.slices) want.emplace_back(start, acc.n);
   EXPECT_EQ(read_back(), want);
+
+  // A slice part lost (or a head damaged) is an error, not a shorter lookback.
+  {
+    const int table = *(*dir)->Table("op/lookback");
+    std::vector<std::pair<std::string, std::string>> entries;
+    ASSERT_TRUE((*dir)->Scan(table, "", [&](absl::string_view k, absl::string_view v) {
+                         entries.emplace_back(std::string(k), std::string(v));
+                         return true;
+                       }).ok());
+    ASSERT_EQ(entries.size(), 100u);  // the head and 99 slices
+    for (const bool lose_a_slice : {true, false}) {
+      auto batch = (*dir)->NewBatch();
+      if (lose_a_slice) {
+        batch->Delete(table, entries[50].first);
+      } else {
+        batch->Put(table, entries[0].first, entries[0].second + "x");
+      }
+      ASSERT_TRUE((*dir)->Commit(*batch).ok());
+      KeyedStateStore<std::string> damaged;
+      auto read = open(damaged);
+      damaged.SetCurrentKey(&key);
+      EXPECT_EQ(read.Get(), nullptr);
+      EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss) << damaged.status();
+      auto mend = (*dir)->NewBatch();
+      for (const auto& [k, v] : entries) mend->Put(table, k, v);
+      ASSERT_TRUE((*dir)->Commit(*mend).ok());
+    }
+    EXPECT_EQ(read_back(), want);
+  }
 
   // Cleared (the key expired) and given a state again before the next
   // checkpoint: none of the old slices come back.

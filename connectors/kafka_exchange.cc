@@ -23,14 +23,18 @@ struct ChangelogRecord {
   // A value too large for one Kafka message goes as kPutPart records with
   // the leading pieces, then a kPut with the last: consecutive in their
   // partition (one producer, ordered), joined again when read.
+  // kReset starts a snapshot: drop the partition's key groups in every
+  // table of the KeyBy (the snapshot's entries follow).
   enum Kind : uint8_t {
-    kPut = 0, kDelete = 1, kDeleteRange = 2, kCommit = 3, kClaim = 4, kPutPart = 5
+    kPut = 0, kDelete = 1, kDeleteRange = 2, kCommit = 3, kClaim = 4, kPutPart = 5, kReset = 6
   };
   std::string checkpoint;  // "<sender>:<n>": ties writes to their commit marker
   uint8_t kind = kPut;
   std::string table;
   std::string key;
-  std::string value;       // kDeleteRange: the range's end
+  // kDeleteRange: the range's end. kCommit, kClaim: the marker's epoch in
+  // decimal ("" is 0: markers written before epochs).
+  std::string value;
   int64_t base = -1;       // kCommit, kClaim: the chain offset extended
   int64_t position = -1;   // kCommit, kClaim: repartition offset covered
 };
@@ -41,11 +45,26 @@ struct OwnedRecord {
   std::vector<int64_t> position;
 };
 
+// Kept under its own meta key, so that a state directory written before
+// snapshots still reads (its partitions then take a snapshot first).
+struct SnapshotRecord {
+  std::vector<int64_t> epoch;
+  std::vector<int64_t> since_snapshot;
+  std::vector<int64_t> snapshot_size;
+};
+
+int64_t MarkerEpoch(const ChangelogRecord& marker) {
+  int64_t epoch = 0;
+  if (marker.value.empty() || !absl::SimpleAtoi(marker.value, &epoch)) return 0;
+  return epoch;
+}
+
 }  // namespace
 }  // namespace eddy
 
 EDDY_CODEC(eddy::ChangelogRecord, checkpoint, kind, table, key, value, base, position);
 EDDY_CODEC(eddy::OwnedRecord, held, pointer, position);
+EDDY_CODEC(eddy::SnapshotRecord, epoch, since_snapshot, snapshot_size);
 
 namespace eddy {
 
@@ -315,6 +334,8 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
                                          const std::string& interval) {
   std::vector<bool>& touched = touched_;
   touched.assign(partitions_, false);
+  interval_bytes_.assign(partitions_, 0);
+  interval_snapshot_.assign(partitions_, -1);
   ChangelogRecord rec;
   rec.checkpoint = interval;
   // librdkafka holds a copy of each message until it is acknowledged: wait
@@ -324,8 +345,10 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
   // bench/RESULTS.md).
   constexpr size_t kFlushBytes = 4 << 20;
   size_t unacknowledged = 0;
+  std::vector<int64_t>* counted = &interval_bytes_;
   auto produce = [&](int partition, const std::string& message) -> absl::Status {
     EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, partition, message));
+    (*counted)[partition] += static_cast<int64_t>(message.size());
     unacknowledged += message.size();
     if (unacknowledged >= kFlushBytes) {
       unacknowledged = 0;
@@ -333,6 +356,59 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
     }
     return absl::OkStatus();
   };
+  // One table write (rec.kind, rec.table, rec.key set) with its value.
+  auto write = [&](int r, absl::string_view value) -> absl::Status {
+    // Kafka's default message.max.bytes is 1 MB: large values (a whole
+    // model, say) go in pieces.
+    constexpr size_t kPiece = 512 << 10;
+    const uint8_t kind = rec.kind;
+    while (kind == ChangelogRecord::kPut && value.size() > kPiece) {
+      rec.kind = ChangelogRecord::kPutPart;
+      rec.value.assign(value.data(), kPiece);
+      EDDY_RETURN_IF_ERROR(produce(r, Encode(rec)));
+      value.remove_prefix(kPiece);
+    }
+    rec.kind = kind;
+    rec.value.assign(value.data(), value.size());
+    EDDY_RETURN_IF_ERROR(produce(r, Encode(rec)));
+    touched[r] = true;
+    return absl::OkStatus();
+  };
+
+  // Snapshots first: the partition's state as of the last checkpoint; the
+  // checkpoint's own writes follow below, under the same marker.
+  for (int r = 0; r < partitions_ && options_.snapshot_bytes > 0; ++r) {
+    const Owned& o = owned_[r];
+    if (!o.held || !inputs_[r]->assigned() ||
+        o.since_snapshot <
+            std::max(static_cast<int64_t>(options_.snapshot_bytes), o.snapshot_size)) {
+      continue;
+    }
+    counted = &interval_snapshot_;
+    interval_snapshot_[r] = 0;
+    rec.kind = ChangelogRecord::kReset;
+    rec.table.clear();
+    rec.key.clear();
+    EDDY_RETURN_IF_ERROR(write(r, ""));
+    const auto [first, last] = KeyGroupRange(r, partitions_);
+    for (size_t t = 0; t < dir.table_names().size() && first <= last; ++t) {
+      if (!OwnsTable(dir.table_names()[t])) continue;
+      for (uint32_t g = first; g <= last; ++g) {
+        absl::Status written;
+        EDDY_RETURN_IF_ERROR(dir.Scan(static_cast<int>(t), KeyGroupPrefix(g),
+                                      [&](absl::string_view key, absl::string_view value) {
+                                        rec.kind = ChangelogRecord::kPut;
+                                        rec.table = dir.table_names()[t];
+                                        rec.key.assign(key.data(), key.size());
+                                        written = write(r, value);
+                                        return written.ok();
+                                      }));
+        EDDY_RETURN_IF_ERROR(written);
+      }
+    }
+    counted = &interval_bytes_;
+  }
+
   EDDY_RETURN_IF_ERROR(batch.ForEachOp([&](const StateDirectory::Batch::Op& op) -> absl::Status {
     const std::string& table = dir.table_names()[op.table];
     if (!OwnsTable(table) || op.key.size() < 2) return absl::OkStatus();
@@ -347,22 +423,7 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
                                                                : ChangelogRecord::kDeleteRange;
     rec.table = table;
     rec.key.assign(op.key.data(), op.key.size());
-    // Kafka's default message.max.bytes is 1 MB: large values (a whole
-    // model, say) go in pieces.
-    constexpr size_t kPiece = 512 << 10;
-    absl::string_view value = op.value;
-    const uint8_t kind = rec.kind;
-    while (kind == ChangelogRecord::kPut && value.size() > kPiece) {
-      rec.kind = ChangelogRecord::kPutPart;
-      rec.value.assign(value.data(), kPiece);
-      EDDY_RETURN_IF_ERROR(produce(r, Encode(rec)));
-      value.remove_prefix(kPiece);
-    }
-    rec.kind = kind;
-    rec.value.assign(value.data(), value.size());
-    EDDY_RETURN_IF_ERROR(produce(r, Encode(rec)));
-    touched[r] = true;
-    return absl::OkStatus();
+    return write(r, op.value);
   }));
   // Acknowledged before anything marks them (the markers, and with
   // exactly-once the offset commit that makes them count): a marker after a
@@ -392,6 +453,7 @@ absl::Status KafkaExchange::WriteMarkers(StateDirectory::Batch& batch,
     marker.kind = ChangelogRecord::kCommit;
     marker.base = o.pointer;
     marker.position = position;
+    marker.value = absl::StrCat(o.epoch);
     tickets[r] = next_ticket_++;
     EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(marker), tickets[r]));
   }
@@ -403,11 +465,35 @@ absl::Status KafkaExchange::WriteMarkers(StateDirectory::Batch& batch,
       return absl::UnavailableError(absl::StrCat("KeyBy '", options_.name,
                                                  "': a changelog commit was not acknowledged"));
     }
-    owned_[r].pointer = offset;
-    owned_[r].position = consumed_[r] >= 0 ? consumed_[r] : owned_[r].position;
+    Owned& o = owned_[r];
+    o.pointer = offset;
+    o.position = consumed_[r] >= 0 ? consumed_[r] : o.position;
+    // The interval's writes now count (a snapshot's from its end).
+    const bool counts = static_cast<int>(interval_bytes_.size()) == partitions_;
+    const int64_t bytes = counts ? interval_bytes_[r] : 0;
+    if (counts && interval_snapshot_[r] >= 0) {
+      o.snapshot_size = interval_snapshot_[r];
+      o.since_snapshot = bytes;
+      ++snapshots_written_;
+    } else if (o.since_snapshot < kSnapshotDue) {
+      o.since_snapshot += bytes;
+    }
   }
+  interval_bytes_.clear();
+  interval_snapshot_.clear();
   batch.PutMeta(MetaKey(), EncodeOwned());
+  batch.PutMeta(SnapshotMetaKey(), EncodeSnapshots());
   return absl::OkStatus();
+}
+
+std::string KafkaExchange::EncodeSnapshots() const {
+  SnapshotRecord rec;
+  for (const Owned& o : owned_) {
+    rec.epoch.push_back(o.epoch);
+    rec.since_snapshot.push_back(o.since_snapshot);
+    rec.snapshot_size.push_back(o.snapshot_size);
+  }
+  return Encode(rec);
 }
 
 std::string KafkaExchange::EncodeOwned() const {
@@ -437,7 +523,24 @@ absl::Status KafkaExchange::LoadOwned(const StateDirectory& dir) {
         rec.held.size(), " partitions; it has ", partitions_, " now (use a new state directory)"));
   }
   for (int r = 0; r < partitions_; ++r) {
-    owned_[r] = Owned{rec.held[r] != 0, rec.pointer[r], rec.position[r]};
+    owned_[r].held = rec.held[r] != 0;
+    owned_[r].pointer = rec.pointer[r];
+    owned_[r].position = rec.position[r];
+  }
+  EDDY_ASSIGN_OR_RETURN(const std::optional<std::string> snapshots,
+                        dir.GetMeta(SnapshotMetaKey()));
+  if (!snapshots.has_value()) return absl::OkStatus();  // written before snapshots
+  SnapshotRecord s;
+  if (!DecodeAll(*snapshots, s) || static_cast<int>(s.epoch.size()) != partitions_ ||
+      s.since_snapshot.size() != s.epoch.size() || s.snapshot_size.size() != s.epoch.size()) {
+    return absl::DataLossError(absl::StrCat("state directory ", dir.path(),
+                                            ": undecodable snapshot state of KeyBy '",
+                                            options_.name, "'"));
+  }
+  for (int r = 0; r < partitions_; ++r) {
+    owned_[r].epoch = s.epoch[r];
+    owned_[r].since_snapshot = s.since_snapshot[r];
+    owned_[r].snapshot_size = s.snapshot_size[r];
   }
   return absl::OkStatus();
 }
@@ -455,7 +558,7 @@ void KafkaExchange::DropKeyGroups(const StateDirectory& dir, int r,
 
 absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Owned& owned,
                                     PendingWrites& writes, StateDirectory::Batch& batch,
-                                    int64_t* end) {
+                                    int64_t* end, int64_t* max_epoch) {
   const std::string& topic = options_.changelog_topic;
   const std::string where = absl::StrCat(topic, "/", r);
   int64_t low = 0, high = 0;
@@ -466,10 +569,18 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
   }
   *end = high;
   if (from >= high) return absl::OkStatus();
-  if (from < low) {
+  const int64_t wanted = from;
+  const auto deleted = [&](absl::string_view why) {
     return absl::DataLossError(absl::StrCat(
-        where, ": the state of KeyBy '", options_.name, "' must be rebuilt from offset ", from,
-        " but the broker kept only offsets ", low, " and later (deleted by retention)"));
+        where, ": the state of KeyBy '", options_.name, "' must be rebuilt from offset ", wanted,
+        " but the broker kept only offsets ", low, " and later (deleted by retention)", why));
+  };
+  // The start the chain needs is gone: begin at a retained snapshot.
+  bool seeking = false;
+  if (from < low) {
+    if (options_.snapshot_bytes == 0) return deleted("");
+    seeking = true;
+    from = low;
   }
   const std::map<std::string, std::string> defaults = {
       {"group.id", "eddy-restore-" + options_.sender_id},
@@ -525,9 +636,28 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
       case ChangelogRecord::kCommit:
       case ChangelogRecord::kClaim: {
         auto it = pending.find(rec.checkpoint);
-        if (rec.base == owned.pointer) {
+        const int64_t epoch = MarkerEpoch(rec);
+        // A complete snapshot (its reset record read) is a place to start:
+        // when seeking, unless an owner with a newer epoch was seen before
+        // it; off the chain followed, only from a newer owner than the
+        // chain's (see kafka_exchange.h).
+        const bool snapshot = it != pending.end() && !it->second.empty() &&
+                              it->second.front().kind == ChangelogRecord::kReset;
+        if (snapshot && rec.base != owned.pointer &&
+            (seeking ? epoch >= *max_epoch : epoch > owned.epoch)) {
+          if (seeking) ++restored_from_snapshot_;
+          seeking = false;
+          owned.pointer = rec.base;
+        }
+        *max_epoch = std::max(*max_epoch, epoch);
+        if (rec.base == owned.pointer && !seeking) {
           if (it != pending.end()) {
             for (const ChangelogRecord& w : it->second) {
+              if (w.kind == ChangelogRecord::kReset) {
+                ++applied_;
+                DropKeyGroups(dir, r, batch);
+                continue;
+              }
               absl::StatusOr<int> table = dir.Table(w.table);
               if (!table.ok()) {
                 status = table.status();
@@ -549,6 +679,7 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
           }
           owned.pointer = offset;
           owned.position = rec.position;
+          owned.epoch = epoch;
         }
         // Off the chain: a member that no longer owned the partition.
         if (it != pending.end()) pending.erase(it);
@@ -577,6 +708,12 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
   }
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
+  if (status.ok() && seeking) {
+    return deleted(", and no complete snapshot of the partition's state was retained");
+  }
+  if (status.ok() && wanted < low && *max_epoch > owned.epoch) {
+    return deleted(", and the snapshot retained is older than its newest owner");
+  }
   return status;
 }
 
@@ -616,9 +753,11 @@ absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
       o = Owned{};
       from = 0;
     }
+    const bool was_held = o.held;
     int64_t end = 0;
+    int64_t max_epoch = o.epoch;
     PendingWrites pending;
-    EDDY_RETURN_IF_ERROR(CatchUp(dir, r, from, o, pending, *batch, &end));
+    EDDY_RETURN_IF_ERROR(CatchUp(dir, r, from, o, pending, *batch, &end, &max_epoch));
     // Exactly-once: the last committed interval counts even if its owner
     // died before writing its marker; the claim then applies its writes.
     std::string adopt;
@@ -641,6 +780,7 @@ absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
       claim.kind = ChangelogRecord::kClaim;
       claim.base = o.pointer;
       claim.position = adopt.empty() ? o.position : std::max(o.position, adopt_position);
+      claim.value = absl::StrCat(max_epoch + 1);  // newer than any owner read
       const uint64_t ticket = next_ticket_++;
       EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(claim), ticket));
       EDDY_RETURN_IF_ERROR(Flush());
@@ -649,16 +789,20 @@ absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
         return absl::UnavailableError(absl::StrCat(options_.changelog_topic, "/", r,
                                                    ": the claim was not acknowledged"));
       }
-      EDDY_RETURN_IF_ERROR(CatchUp(dir, r, end, o, pending, *batch, &end));
+      EDDY_RETURN_IF_ERROR(CatchUp(dir, r, end, o, pending, *batch, &end, &max_epoch));
       if (o.pointer == offset) break;  // nothing extended the chain before it
     }
     if (!adopt.empty()) ++adopted_;
+    // Rebuilt from the changelog: the next checkpoint snapshots it, under
+    // this owner's epoch.
+    if (!was_held) o.since_snapshot = kSnapshotDue;
     o.held = true;
     consumed_[r] = o.position;
     EDDY_RETURN_IF_ERROR(
         inputs_[r]->SeekTo(o.position >= 0 ? absl::StrCat(o.position) : std::string()));
   }
   batch->PutMeta(MetaKey(), EncodeOwned());
+  batch->PutMeta(SnapshotMetaKey(), EncodeSnapshots());
   return dir.Commit(*batch);
 }
 

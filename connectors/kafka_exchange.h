@@ -44,9 +44,26 @@
 // partition *for* that interval: the claim applies its writes, and the
 // state covers the committed repartition offset.
 //
-// Retention: the changelog is read from its start when a process takes a
-// partition it does not hold locally; a changelog whose start was deleted
-// (the embedded broker keeps ~5 MiB per partition) is a data-loss error.
+// Snapshots: a broker keeps a bounded changelog (retention; the embedded
+// broker keeps ~5 MiB per partition), so its start cannot be relied on.
+// Once `snapshot_bytes` (and at least the size of the partition's last
+// snapshot) were written to a changelog partition since its last snapshot,
+// the next checkpoint that marks it writes a snapshot there: a reset record
+// (drop the partition's key groups), every entry of the partition's state
+// as of the last checkpoint, then the checkpoint's own writes, all under
+// its commit marker. Applying a snapshot's checkpoint therefore yields the
+// whole state, wherever the chain stood. The writes between snapshots cost
+// at most as much again as the state (as a compacted topic's dirty ratio).
+// A process that must read from an offset the broker has deleted starts
+// instead at the first complete snapshot retained (its reset record kept)
+// and follows the chain from its marker. Markers carry an epoch, one more
+// at each claim than any the claimer read: a snapshot of an owner that had
+// already lost the partition (a zombie) is older than the chain's, so a
+// complete snapshot with a newer epoch off the chain replaces the one
+// started from, and a restore that ends behind the newest epoch it saw is a
+// data-loss error, never a wrong state. A partition taken over without
+// local state gets a snapshot at its new owner's next checkpoint. With no
+// complete snapshot retained, a deleted start is a data-loss error.
 #ifndef EDDY_CONNECTORS_KAFKA_EXCHANGE_H_
 #define EDDY_CONNECTORS_KAFKA_EXCHANGE_H_
 
@@ -87,6 +104,10 @@ class KafkaExchange final : public RemoteExchange {
     uint32_t watermark_entries = 0;
     int64_t marker_interval_ms = 100;
     size_t max_records_per_batch = 4096;
+    // A changelog partition gets a snapshot once this many bytes (and at
+    // least its last snapshot's size) were written to it since the last
+    // one. 0: never (a deleted changelog start is then always data loss).
+    size_t snapshot_bytes = size_t{1} << 20;
     // Exactly-once: holds a record for (topic, partition) until the
     // interval's outputs are published.
     std::function<absl::Status(const std::string&, int32_t, absl::string_view)> hold;
@@ -147,6 +168,10 @@ class KafkaExchange final : public RemoteExchange {
   uint64_t adopted() const { return adopted_; }
   // State writes applied from the changelog, over all Restores.
   uint64_t applied() const { return applied_; }
+  // Snapshots written, and restores that started from a snapshot because
+  // the changelog's start was deleted.
+  uint64_t snapshots_written() const { return snapshots_written_; }
+  uint64_t restored_from_snapshot() const { return restored_from_snapshot_; }
   const std::string& changelog_topic() const { return options_.changelog_topic; }
   const std::string& name() const { return options_.name; }
 
@@ -156,7 +181,13 @@ class KafkaExchange final : public RemoteExchange {
     bool held = false;      // local state holds this partition's key groups
     int64_t pointer = -1;   // changelog offset of the last applied marker/claim
     int64_t position = -1;  // repartition offset the state covers (-1: start)
+    int64_t epoch = 0;      // this process's markers' epoch (its claim's)
+    // Bytes written to the changelog partition since its last snapshot
+    // (kSnapshotDue: unknown, take one), and that snapshot's size.
+    int64_t since_snapshot = kSnapshotDue;
+    int64_t snapshot_size = 0;
   };
+  static constexpr int64_t kSnapshotDue = INT64_MAX / 2;
 
   KafkaExchange(Options options, KafkaConsumerGroup* group)
       : options_(std::move(options)), group_(group) {}
@@ -177,13 +208,17 @@ class KafkaExchange final : public RemoteExchange {
   absl::Status LoadOwned(const StateDirectory& dir);
   absl::Status RestoreOwned(StateDirectory& dir);
   std::string EncodeOwned() const;
+  std::string EncodeSnapshots() const;
   // Deletes partition r's key groups from every table of this KeyBy.
   void DropKeyGroups(const StateDirectory& dir, int r, StateDirectory::Batch& batch) const;
   // Applies changelog partition r from `from` to its end along the chain.
   // `pending` keeps the writes whose commit marker is not yet read.
   struct PendingWrites;
+  // `*max_epoch` is raised to the newest marker epoch read.
   absl::Status CatchUp(StateDirectory& dir, int r, int64_t from, Owned& owned,
-                       PendingWrites& pending, StateDirectory::Batch& batch, int64_t* end);
+                       PendingWrites& pending, StateDirectory::Batch& batch, int64_t* end,
+                       int64_t* max_epoch);
+  std::string SnapshotMetaKey() const { return MetaKey() + ".snapshots"; }
   bool OwnsTable(const std::string& table) const;
   void OnDelivery(int err, int64_t offset, uint64_t ticket);
 
@@ -200,6 +235,12 @@ class KafkaExchange final : public RemoteExchange {
   std::vector<std::vector<EventTime>> reported_;
   std::vector<EventTime> partition_watermark_;  // per partition, from reported_
   std::vector<bool> touched_;  // per partition: WriteChanges wrote to it
+  // Per partition, by the last WriteChanges: bytes written outside a
+  // snapshot, and the snapshot's bytes (-1: none). Counted at its marker.
+  std::vector<int64_t> interval_bytes_;
+  std::vector<int64_t> interval_snapshot_;
+  uint64_t snapshots_written_ = 0;
+  uint64_t restored_from_snapshot_ = 0;
   uint64_t adopted_ = 0;
   uint64_t applied_ = 0;
   int64_t last_marker_ms_ = 0;

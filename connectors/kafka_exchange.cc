@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -46,8 +47,11 @@ struct OwnedRecord {
 };
 
 // Kept under its own meta key, so that a state directory written before
-// snapshots still reads (its partitions then take a snapshot first).
+// snapshots still reads (its partitions then take a snapshot first). Valid
+// for a partition only at the chain pointer it was written with (a build
+// without snapshots may have gone on since).
 struct SnapshotRecord {
+  std::vector<int64_t> pointer;
   std::vector<int64_t> epoch;
   std::vector<int64_t> since_snapshot;
   std::vector<int64_t> snapshot_size;
@@ -64,12 +68,15 @@ int64_t MarkerEpoch(const ChangelogRecord& marker) {
 
 EDDY_CODEC(eddy::ChangelogRecord, checkpoint, kind, table, key, value, base, position);
 EDDY_CODEC(eddy::OwnedRecord, held, pointer, position);
-EDDY_CODEC(eddy::SnapshotRecord, epoch, since_snapshot, snapshot_size);
+EDDY_CODEC(eddy::SnapshotRecord, pointer, epoch, since_snapshot, snapshot_size);
 
 namespace eddy {
 
 struct KafkaExchange::PendingWrites {
   std::map<std::string, std::vector<ChangelogRecord>> by_checkpoint;
+  // Checkpoints first read while seeking a snapshot: their first writes may
+  // have been deleted, so only a whole snapshot of theirs may be applied.
+  std::set<std::string> maybe_cut;
 };
 
 namespace {
@@ -436,6 +443,7 @@ absl::Status KafkaExchange::WriteMarkers(StateDirectory::Batch& batch,
   if (static_cast<int>(touched_.size()) != partitions_) touched_.assign(partitions_, false);
   const std::vector<bool>& touched = touched_;
   std::vector<uint64_t> tickets(partitions_, 0);
+  std::vector<int64_t> marker_bytes(partitions_, 0);
   for (int r = 0; r < partitions_; ++r) {
     Owned& o = owned_[r];
     if (!o.held) continue;
@@ -455,7 +463,9 @@ absl::Status KafkaExchange::WriteMarkers(StateDirectory::Batch& batch,
     marker.position = position;
     marker.value = absl::StrCat(o.epoch);
     tickets[r] = next_ticket_++;
-    EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(marker), tickets[r]));
+    const std::string encoded = Encode(marker);
+    marker_bytes[r] = static_cast<int64_t>(encoded.size());
+    EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, encoded, tickets[r]));
   }
   EDDY_RETURN_IF_ERROR(Flush());
   for (int r = 0; r < partitions_; ++r) {
@@ -468,9 +478,11 @@ absl::Status KafkaExchange::WriteMarkers(StateDirectory::Batch& batch,
     Owned& o = owned_[r];
     o.pointer = offset;
     o.position = consumed_[r] >= 0 ? consumed_[r] : o.position;
-    // The interval's writes now count (a snapshot's from its end).
+    // The interval's writes now count (a snapshot's from its end), and so
+    // does the marker: on a quiet partition markers are all that grows the
+    // log, and they too push the last snapshot out.
     const bool counts = static_cast<int>(interval_bytes_.size()) == partitions_;
-    const int64_t bytes = counts ? interval_bytes_[r] : 0;
+    const int64_t bytes = (counts ? interval_bytes_[r] : 0) + marker_bytes[r];
     if (counts && interval_snapshot_[r] >= 0) {
       o.snapshot_size = interval_snapshot_[r];
       o.since_snapshot = bytes;
@@ -489,6 +501,7 @@ absl::Status KafkaExchange::WriteMarkers(StateDirectory::Batch& batch,
 std::string KafkaExchange::EncodeSnapshots() const {
   SnapshotRecord rec;
   for (const Owned& o : owned_) {
+    rec.pointer.push_back(o.pointer);
     rec.epoch.push_back(o.epoch);
     rec.since_snapshot.push_back(o.since_snapshot);
     rec.snapshot_size.push_back(o.snapshot_size);
@@ -532,12 +545,14 @@ absl::Status KafkaExchange::LoadOwned(const StateDirectory& dir) {
   if (!snapshots.has_value()) return absl::OkStatus();  // written before snapshots
   SnapshotRecord s;
   if (!DecodeAll(*snapshots, s) || static_cast<int>(s.epoch.size()) != partitions_ ||
-      s.since_snapshot.size() != s.epoch.size() || s.snapshot_size.size() != s.epoch.size()) {
+      s.pointer.size() != s.epoch.size() || s.since_snapshot.size() != s.epoch.size() ||
+      s.snapshot_size.size() != s.epoch.size()) {
     return absl::DataLossError(absl::StrCat("state directory ", dir.path(),
                                             ": undecodable snapshot state of KeyBy '",
                                             options_.name, "'"));
   }
   for (int r = 0; r < partitions_; ++r) {
+    if (s.pointer[r] != owned_[r].pointer) continue;  // stale: take a snapshot
     owned_[r].epoch = s.epoch[r];
     owned_[r].since_snapshot = s.since_snapshot[r];
     owned_[r].snapshot_size = s.snapshot_size[r];
@@ -643,7 +658,7 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
         // chain's (see kafka_exchange.h).
         const bool snapshot = it != pending.end() && !it->second.empty() &&
                               it->second.front().kind == ChangelogRecord::kReset;
-        if (snapshot && rec.base != owned.pointer &&
+        if (snapshot && (seeking || rec.base != owned.pointer) &&
             (seeking ? epoch >= *max_epoch : epoch > owned.epoch)) {
           if (seeking) ++restored_from_snapshot_;
           seeking = false;
@@ -651,6 +666,12 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
         }
         *max_epoch = std::max(*max_epoch, epoch);
         if (rec.base == owned.pointer && !seeking) {
+          if (it != pending.end() && !snapshot && writes.maybe_cut.count(rec.checkpoint) > 0) {
+            status = absl::DataLossError(absl::StrCat(
+                where, ":", offset, ": the chain goes on with a checkpoint whose first writes ",
+                "were deleted by retention"));
+            break;
+          }
           if (it != pending.end()) {
             for (const ChangelogRecord& w : it->second) {
               if (w.kind == ChangelogRecord::kReset) {
@@ -679,14 +700,17 @@ absl::Status KafkaExchange::CatchUp(StateDirectory& dir, int r, int64_t from, Ow
           }
           owned.pointer = offset;
           owned.position = rec.position;
-          owned.epoch = epoch;
+          // (max: a marker of a version before epochs reads as 0.)
+          owned.epoch = std::max(owned.epoch, epoch);
         }
         // Off the chain: a member that no longer owned the partition.
         if (it != pending.end()) pending.erase(it);
+        writes.maybe_cut.erase(rec.checkpoint);
         break;
       }
       default: {
         std::vector<ChangelogRecord>& list = pending[rec.checkpoint];
+        if (seeking && list.empty()) writes.maybe_cut.insert(rec.checkpoint);
         // The rest of a value sent in pieces: appended to its first piece.
         if ((rec.kind == ChangelogRecord::kPutPart || rec.kind == ChangelogRecord::kPut) &&
             !list.empty() && list.back().kind == ChangelogRecord::kPutPart &&
@@ -754,6 +778,7 @@ absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
       from = 0;
     }
     const bool was_held = o.held;
+    const uint64_t snapshots_before = restored_from_snapshot_;
     int64_t end = 0;
     int64_t max_epoch = o.epoch;
     PendingWrites pending;
@@ -782,7 +807,11 @@ absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
       claim.position = adopt.empty() ? o.position : std::max(o.position, adopt_position);
       claim.value = absl::StrCat(max_epoch + 1);  // newer than any owner read
       const uint64_t ticket = next_ticket_++;
-      EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, Encode(claim), ticket));
+      const std::string encoded = Encode(claim);
+      if (o.since_snapshot < kSnapshotDue) {
+        o.since_snapshot += static_cast<int64_t>(encoded.size());
+      }
+      EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, encoded, ticket));
       EDDY_RETURN_IF_ERROR(Flush());
       const int64_t offset = TakeAck(ticket);
       if (offset < 0) {
@@ -793,9 +822,11 @@ absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
       if (o.pointer == offset) break;  // nothing extended the chain before it
     }
     if (!adopt.empty()) ++adopted_;
-    // Rebuilt from the changelog: the next checkpoint snapshots it, under
-    // this owner's epoch.
-    if (!was_held) o.since_snapshot = kSnapshotDue;
+    // Rebuilt from the changelog (or a snapshot): the next checkpoint
+    // snapshots it, under this owner's epoch.
+    if (!was_held || restored_from_snapshot_ != snapshots_before) {
+      o.since_snapshot = kSnapshotDue;
+    }
     o.held = true;
     consumed_[r] = o.position;
     EDDY_RETURN_IF_ERROR(

@@ -269,11 +269,17 @@ absl::StatusOr<RunStats> RunLive(const LiveOptions& options) {
       (void)x->AssignmentChanged();  // restored for the current assignment now
       const uint64_t adopted = x->adopted();
       const uint64_t applied = x->applied();
+      const uint64_t from_snapshot = x->restored_from_snapshot();
       EDDY_RETURN_IF_ERROR(x->Restore(*state));
       if (x->applied() > applied) {
+        const uint64_t snapshots = x->restored_from_snapshot() - from_snapshot;
         Log(LogLevel::kInfo, who,
             absl::StrCat("KeyBy '", x->name(), "': restored ", x->applied() - applied,
-                         " state writes from ", x->changelog_topic()));
+                         " state writes from ", x->changelog_topic(),
+                         snapshots == 0 ? ""
+                                        : absl::StrCat(" (", snapshots,
+                                                       " partition(s) from a snapshot: the "
+                                                       "changelog's start was deleted)")));
       }
       if (x->adopted() > adopted) {
         Log(LogLevel::kInfo, who,

@@ -278,13 +278,13 @@ class UserStage {
     }
     s.impressions.emplace_back(ts, e.imp, e.ad, e.category);
     // Served from strictly earlier events, then added.
-    const UserDayAcc day = day_.Serve(e, ctx);
-    const GenreCounts hour = hour_.Serve(e, ctx);
+    UserDayAcc day = day_.Serve(e, ctx);
+    GenreCounts hour = hour_.Serve(e, ctx);
     UserView& u = out.user;
     CountSession(s, ts, u);
     InsertBounded(s.ads, ts, kSessionAds);
-    u.genres_1h = hour;
-    u.genres_24h = day.genres;
+    u.genres_1h = std::move(hour);
+    u.genres_24h = std::move(day.genres);
     u.last_artists = LastArtists::Result(day.artists);
     u.impressions_24h = day.impressions;
     u.clicks_24h = day.clicks;

@@ -297,7 +297,20 @@ struct LastN {
     if (acc.values.size() > N) acc.values.erase(acc.values.begin());
   }
   static void Merge(Acc& earlier, const Acc& later) {
-    for (const auto& [ts, v] : later.values) Add(earlier, v, ts);
+    std::vector<std::pair<EventTime, T>>& e = earlier.values;
+    const std::vector<std::pair<EventTime, T>>& l = later.values;
+    if (l.empty()) return;
+    if (!e.empty() && l.front().first < e.back().first) {
+      for (const auto& [ts, v] : l) Add(earlier, v, ts);
+      return;
+    }
+    // `later` is all at or after `earlier` (a lookback's slices, merged in
+    // order): adding its values one by one would append each, so the result
+    // is the last N of both, in order, without moving the kept ones N times.
+    const size_t take = std::min(l.size(), N);
+    const size_t keep = std::min(e.size(), N - take);
+    e.erase(e.begin(), e.end() - static_cast<std::ptrdiff_t>(keep));
+    e.insert(e.end(), l.end() - static_cast<std::ptrdiff_t>(take), l.end());
   }
   // Latest first.
   static std::vector<T> Result(const Acc& acc, EventTime = 0) {

@@ -122,6 +122,28 @@ TEST(AggregatesTest, LastNKeepsTheLatestByEventTimeWhateverTheArrivalOrder) {
   }
 }
 
+// A lookback merges its slices oldest first, each at or after the last:
+// the merge's in-order path must give what adding every value would, ties
+// at the slices' edges included.
+TEST(AggregatesTest, LastNOfSlicesMergedInTimeOrderEqualsBruteForce) {
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<Event> events = RandomEvents(rng, rng() % 100, 20);
+    for (Event& e : events) e.ts %= 30;  // many ties
+    std::stable_sort(events.begin(), events.end(),
+                     [](const Event& a, const Event& b) { return a.ts < b.ts; });
+    const std::vector<size_t> cuts = RandomCuts(rng, events.size());
+    using L = LastN<std::string, 5>;
+    const auto acc = SlicedAndMerged<L>(events, cuts, [](auto& a, const Event& e) { L::Add(a, e.item, e.ts); });
+    L::Acc one_by_one;
+    for (const Event& e : events) L::Add(one_by_one, e.item, e.ts);
+    EXPECT_EQ(acc.values, one_by_one.values) << "seed " << seed;
+    std::vector<std::string> want;
+    for (size_t k = 0; k < 5 && k < events.size(); ++k) want.push_back(events[events.size() - 1 - k].item);
+    EXPECT_EQ(L::Result(acc), want) << "seed " << seed;
+  }
+}
+
 TEST(AggregatesTest, DecayedSumsEqualTheSumOfDecayedValues) {
   constexpr int64_t kHalfLife = 60000;
   for (uint64_t seed = 1; seed <= 200; ++seed) {

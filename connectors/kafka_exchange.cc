@@ -383,14 +383,25 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
   };
 
   // Snapshots first: the partition's state as of the last checkpoint; the
-  // checkpoint's own writes follow below, under the same marker.
+  // checkpoint's own writes follow below, under the same marker. At most
+  // one partition's a checkpoint, the most overdue: a checkpoint blocks the
+  // job, and snapshots of every partition at once stalled a live CTR run
+  // for about a second every few checkpoints.
+  int overdue = -1;
+  double most_overdue = 1.0;
   for (int r = 0; r < partitions_ && options_.snapshot_bytes > 0; ++r) {
     const Owned& o = owned_[r];
-    if (!o.held || !inputs_[r]->assigned() ||
-        o.since_snapshot <
-            std::max(static_cast<int64_t>(options_.snapshot_bytes), o.snapshot_size)) {
-      continue;
+    if (!o.held || !inputs_[r]->assigned()) continue;
+    const double due = static_cast<double>(o.since_snapshot) /
+                       static_cast<double>(std::max(
+                           static_cast<int64_t>(options_.snapshot_bytes), o.snapshot_size));
+    if (due >= most_overdue) {
+      most_overdue = due;
+      overdue = r;
     }
+  }
+  if (overdue >= 0) {
+    const int r = overdue;
     counted = &interval_snapshot_;
     interval_snapshot_[r] = 0;
     rec.kind = ChangelogRecord::kReset;

@@ -48,7 +48,8 @@
 // broker keeps ~5 MiB per partition), so its start cannot be relied on.
 // Once `snapshot_bytes` (and at least the size of the partition's last
 // snapshot) were written to a changelog partition since its last snapshot,
-// the next checkpoint that marks it writes a snapshot there: a reset record
+// a checkpoint writes a snapshot there (one partition's at most, the most
+// overdue, per checkpoint and KeyBy): a reset record
 // (drop the partition's key groups), every entry of the partition's state
 // as of the last checkpoint, then the checkpoint's own writes, all under
 // its commit marker. Applying a snapshot's checkpoint therefore yields the

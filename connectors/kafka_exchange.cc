@@ -352,10 +352,9 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
   // bench/RESULTS.md).
   constexpr size_t kFlushBytes = 4 << 20;
   size_t unacknowledged = 0;
-  std::vector<int64_t>* counted = &interval_bytes_;
   auto produce = [&](int partition, const std::string& message) -> absl::Status {
     EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, partition, message));
-    (*counted)[partition] += static_cast<int64_t>(message.size());
+    interval_bytes_[partition] += static_cast<int64_t>(message.size());
     unacknowledged += message.size();
     if (unacknowledged >= kFlushBytes) {
       unacknowledged = 0;
@@ -402,8 +401,6 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
   }
   if (overdue >= 0) {
     const int r = overdue;
-    counted = &interval_snapshot_;
-    interval_snapshot_[r] = 0;
     rec.kind = ChangelogRecord::kReset;
     rec.table.clear();
     rec.key.clear();
@@ -424,7 +421,9 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
         EDDY_RETURN_IF_ERROR(written);
       }
     }
-    counted = &interval_bytes_;
+    // Written first: all the partition has written so far is the snapshot.
+    interval_snapshot_[r] = interval_bytes_[r];
+    interval_bytes_[r] = 0;
   }
 
   EDDY_RETURN_IF_ERROR(batch.ForEachOp([&](const StateDirectory::Batch::Op& op) -> absl::Status {
@@ -498,8 +497,8 @@ absl::Status KafkaExchange::WriteMarkers(StateDirectory::Batch& batch,
       o.snapshot_size = interval_snapshot_[r];
       o.since_snapshot = bytes;
       ++snapshots_written_;
-    } else if (o.since_snapshot < kSnapshotDue) {
-      o.since_snapshot += bytes;
+    } else {
+      o.Wrote(bytes);
     }
   }
   interval_bytes_.clear();
@@ -819,9 +818,7 @@ absl::Status KafkaExchange::RestoreOwned(StateDirectory& dir) {
       claim.value = absl::StrCat(max_epoch + 1);  // newer than any owner read
       const uint64_t ticket = next_ticket_++;
       const std::string encoded = Encode(claim);
-      if (o.since_snapshot < kSnapshotDue) {
-        o.since_snapshot += static_cast<int64_t>(encoded.size());
-      }
+      o.Wrote(static_cast<int64_t>(encoded.size()));
       EDDY_RETURN_IF_ERROR(Produce(options_.changelog_topic, r, encoded, ticket));
       EDDY_RETURN_IF_ERROR(Flush());
       const int64_t offset = TakeAck(ticket);

@@ -53,8 +53,9 @@
 // (drop the partition's key groups), every entry of the partition's state
 // as of the last checkpoint, then the checkpoint's own writes, all under
 // its commit marker. Applying a snapshot's checkpoint therefore yields the
-// whole state, wherever the chain stood. The writes between snapshots cost
-// at most as much again as the state (as a compacted topic's dirty ratio).
+// whole state, wherever the chain stood. Snapshots at most double the bytes
+// written to a changelog (a snapshot is no larger than what was written
+// since the last).
 // A process that must read from an offset the broker has deleted starts
 // instead at the first complete snapshot retained (its reset record kept)
 // and follows the chain from its marker. Markers carry an epoch, one more
@@ -63,7 +64,8 @@
 // complete snapshot with a newer epoch off the chain replaces the one
 // started from, and a restore that ends behind the newest epoch it saw is a
 // data-loss error, never a wrong state. A partition taken over without
-// local state gets a snapshot at its new owner's next checkpoint. With no
+// local state is snapshotted by its new owner at once (at the first
+// checkpoint whose turn it is). With no
 // complete snapshot retained, a deleted start is a data-loss error.
 #ifndef EDDY_CONNECTORS_KAFKA_EXCHANGE_H_
 #define EDDY_CONNECTORS_KAFKA_EXCHANGE_H_
@@ -187,6 +189,10 @@ class KafkaExchange final : public RemoteExchange {
     // (kSnapshotDue: unknown, take one), and that snapshot's size.
     int64_t since_snapshot = kSnapshotDue;
     int64_t snapshot_size = 0;
+    // Counts bytes written to the partition toward its next snapshot.
+    void Wrote(int64_t bytes) {
+      if (since_snapshot < kSnapshotDue) since_snapshot += bytes;
+    }
   };
   static constexpr int64_t kSnapshotDue = INT64_MAX / 2;
 

@@ -483,6 +483,11 @@ TEST_F(KafkaRunTest, TwoProcessesShareTheGroupAndOneSurvivesTheOthersKill) {
   const std::string log_a = dir_ + "/a.log", log_b = dir_ + "/b.log";
   const pid_t a = SpawnEddy(RunArgs(dir_ + "/state_a"), log_a);
   const pid_t b = SpawnEddy(RunArgs(dir_ + "/state_b"), log_b);
+  // Both in the group first: else B alone can write every play before A's
+  // join moves partitions, and A is still rebalancing (0 partitions) when
+  // the split is checked (seen once in the clean-clone CI of cd4cf72).
+  ASSERT_TRUE(WaitForStatus({log_a, log_b}, ", 2 partitions,"))
+      << ReadFileOrEmpty(log_a) << ReadFileOrEmpty(log_b);
   ProduceWithKcat(first);
   WaitForRecords("qualified_plays.plays", want_first.size());
   // Both members work: each reports two of the four partitions.

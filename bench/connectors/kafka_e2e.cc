@@ -10,11 +10,17 @@
 //     rate (default half of Eddy's measured throughput); a consumer of the
 //     output topic records now - ts for each output: p50, p99, max.
 //
-// Usage: kafka_e2e [--events N] [--rate EVENTS_PER_S] [--seconds S]
+//     Each output's latency is also split at the job's produce call (the
+//     output's CreateTime): event -> produce call, produce call -> read.
+//
+// Usage: kafka_e2e [--events N] [--rate EVENTS_PER_S] [--seconds S] [--trace FILE]
+// --trace writes one line per output read: event ts, read time, the job's
+// produce time (ms since the epoch) and the output's partition.
 // The broker, the job and the clients share the machine's cores.
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -116,12 +122,17 @@ LiveOptions JobOptions(const std::string& bootstrap, const std::string& prefix,
 
 int Main(int argc, char** argv) {
   int64_t events = 400000, rate = 0, seconds = 10;
+  std::string trace_file;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
+    if (flag == "--trace") {
+      trace_file = argv[i + 1];
+      continue;
+    }
     int64_t* target = flag == "--events" ? &events : flag == "--rate" ? &rate
                                                    : flag == "--seconds" ? &seconds : nullptr;
     if (target == nullptr || !absl::SimpleAtoi(argv[i + 1], target)) {
-      std::fprintf(stderr, "usage: kafka_e2e [--events N] [--rate R] [--seconds S]\n");
+      std::fprintf(stderr, "usage: kafka_e2e [--events N] [--rate R] [--seconds S] [--trace FILE]\n");
       return 2;
     }
   }
@@ -209,6 +220,18 @@ int Main(int argc, char** argv) {
     if (!s.ok()) std::fprintf(stderr, "eddy run: %s\n", std::string(s.status().message()).c_str());
   });
   std::vector<int64_t> latencies;
+  // The two hops of each output: event -> the job's produce call (the
+  // output's CreateTime, which the sink leaves to librdkafka), and that
+  // call -> read here.
+  std::vector<int64_t> to_job, from_job;
+  std::vector<std::array<int64_t, 4>> trace;
+  // Reserved up front: growing a vector of a million entries mid-run
+  // copies it into fresh pages, and on this machine (a VM) faulting those
+  // in stalls the reader for 100-400 ms, which it would then measure as
+  // the job's latency.
+  const size_t expected = static_cast<size_t>(rate * seconds * 1.2);
+  for (auto* v : {&latencies, &to_job, &from_job}) v->reserve(expected);
+  if (!trace_file.empty()) trace.reserve(expected);
   std::atomic<bool> stop_reader{false};
   std::thread reader([&] {
     rd_kafka_t* c = Client(RD_KAFKA_CONSUMER, bootstrap,
@@ -232,7 +255,18 @@ int Main(int argc, char** argv) {
         int64_t ts = 0;
         if (at != std::string::npos &&
             absl::SimpleAtoi(v.substr(at + 5, v.find(',', at) - at - 5), &ts)) {
-          latencies.push_back(NowMs() - ts);
+          const int64_t now = NowMs();
+          latencies.push_back(now - ts);
+          rd_kafka_timestamp_type_t type;
+          const int64_t produced = rd_kafka_message_timestamp(m, &type);
+          if (!trace_file.empty()) {
+            trace.push_back({ts, now, type == RD_KAFKA_TIMESTAMP_CREATE_TIME ? produced : 0,
+                             m->partition});
+          }
+          if (type == RD_KAFKA_TIMESTAMP_CREATE_TIME) {
+            to_job.push_back(produced - ts);
+            from_job.push_back(now - produced);
+          }
         }
       }
       rd_kafka_message_destroy(m);
@@ -240,10 +274,19 @@ int Main(int argc, char** argv) {
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
   });
-  std::this_thread::sleep_for(std::chrono::seconds(6));  // both consumers join their groups
   {
     rd_kafka_t* p = Client(RD_KAFKA_PRODUCER, bootstrap,
                            {{"compression.codec", "lz4"}, {"linger.ms", "1"}});
+    // The producer learns the topic's leaders before the clock starts: a
+    // cold producer holds its first records for about a second while it
+    // looks them up, which is the generator's start-up, not the job's latency.
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(p, "lat.events", nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(p, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    std::this_thread::sleep_for(std::chrono::seconds(6));  // both consumers join their groups
     const auto start = Clock::now();
     int64_t sent = 0;
     while (Clock::now() - start < std::chrono::seconds(seconds)) {
@@ -260,17 +303,31 @@ int Main(int argc, char** argv) {
     job.join();
     stop_reader = true;
     reader.join();
-    std::sort(latencies.begin(), latencies.end());
-    const auto pct = [&](double q) {
-      return latencies.empty() ? -1 : latencies[std::min(latencies.size() - 1,
-                                                         static_cast<size_t>(q * latencies.size()))];
+    if (!trace_file.empty()) {
+      if (FILE* o = std::fopen(trace_file.c_str(), "w")) {
+        for (const auto& t : trace) {
+          std::fprintf(o, "%lld %lld %lld %lld\n", static_cast<long long>(t[0]),
+                       static_cast<long long>(t[1]), static_cast<long long>(t[2]),
+                       static_cast<long long>(t[3]));
+        }
+        std::fclose(o);
+      }
+    }
+    for (auto* v : {&latencies, &to_job, &from_job}) std::sort(v->begin(), v->end());
+    const auto pct_of = [](const std::vector<int64_t>& v, double q) -> long long {
+      return v.empty() ? -1 : v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
     };
+    const auto pct = [&](double q) { return pct_of(latencies, q); };
     std::printf("\nlatency at %lld events/s for %lld s (%lld sent, %zu outputs read):\n",
                 static_cast<long long>(rate), static_cast<long long>(seconds),
                 static_cast<long long>(sent), latencies.size());
     std::printf("  event -> output  p50 %lld ms, p99 %lld ms, max %lld ms\n",
                 static_cast<long long>(pct(0.5)), static_cast<long long>(pct(0.99)),
                 static_cast<long long>(latencies.empty() ? -1 : latencies.back()));
+    std::printf("  event -> the job's produce call  p50 %lld ms, p99 %lld ms\n",
+                pct_of(to_job, 0.5), pct_of(to_job, 0.99));
+    std::printf("  produce call -> read             p50 %lld ms, p99 %lld ms\n",
+                pct_of(from_job, 0.5), pct_of(from_job, 0.99));
     std::printf("  %llu checkpoints, the longest %.0f ms\n",
                 static_cast<unsigned long long>(checkpoints), max_checkpoint_s * 1000);
   }

@@ -669,6 +669,14 @@ absl::StatusOr<JobGraph> BuildCtr(const JobConfig& config) {
   // of itself, 0 on average while calibrated, at any click rate).
   learner->monitor.label_rate = false;
   learner->monitor.warmup_examples = 2000;  // ~1-3 hours of impressions
+  drift::PageHinkleyOptions& ph = learner->monitor.page_hinkley;
+  EDDY_ASSIGN_OR_RETURN(ph.delta, config.GetDouble("ph_delta", ph.delta));
+  EDDY_ASSIGN_OR_RETURN(ph.threshold, config.GetDouble("ph_lambda", ph.threshold));
+  EDDY_ASSIGN_OR_RETURN(ph.alpha, config.GetDouble("ph_alpha", ph.alpha));
+  if (!(ph.delta >= 0) || !(ph.threshold > 0) || !(ph.alpha > 0 && ph.alpha <= 1)) {
+    return absl::InvalidArgumentError(
+        "ctr: ph_delta must be >= 0, ph_lambda > 0 and ph_alpha in (0, 1]");
+  }
   const std::string drift = config.GetString("drift", "page-hinkley");
   const std::optional<DriftMonitor::Kind> drift_kind = DriftMonitor::ParseKind(drift);
   if (!drift_kind.has_value() || *drift_kind == DriftMonitor::Kind::kNone) {

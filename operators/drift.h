@@ -305,6 +305,7 @@ class PageHinkley {
   double statistic() const { return statistic_; }
   // Values since the start or the last reset.
   int64_t count() const { return n_; }
+  const PageHinkleyOptions& options() const { return options_; }
 
  private:
   PageHinkleyOptions options_;

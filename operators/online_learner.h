@@ -200,7 +200,7 @@ class DriftMonitor {
         alert.detector = "page-hinkley";
         alert.metric = "excess_logloss";
         alert.value = page_hinkley_.statistic();
-        alert.threshold = drift::PageHinkleyOptions().threshold;
+        alert.threshold = page_hinkley_.options().threshold;  // lambda
         alert.window_start = position + 1 - recent;
         break;
       case Kind::kNone:

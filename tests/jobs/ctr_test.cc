@@ -363,6 +363,7 @@ TEST(CtrJobTest, BadFlagsAreOneLineErrors) {
   const std::string dir = MakeScratchDir("ctr_flags");
   const std::string input = Generate(dir, "--events 100");
   for (const char* bad : {"--drift magic", "--bits 40", "--model tree", "--param attribution_ms=0",
+                          "--param ph_lambda=0", "--param ph_alpha=1.5", "--param ph_delta=x",
                           "--param ignore=user.nope", "--audit"}) {
     const auto r = Replay(dir, input, "out", bad);
     EXPECT_NE(r.exit_code, 0) << bad;

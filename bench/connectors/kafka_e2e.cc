@@ -317,12 +317,11 @@ int Main(int argc, char** argv) {
     const auto pct_of = [](const std::vector<int64_t>& v, double q) -> long long {
       return v.empty() ? -1 : v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
     };
-    const auto pct = [&](double q) { return pct_of(latencies, q); };
     std::printf("\nlatency at %lld events/s for %lld s (%lld sent, %zu outputs read):\n",
                 static_cast<long long>(rate), static_cast<long long>(seconds),
                 static_cast<long long>(sent), latencies.size());
     std::printf("  event -> output  p50 %lld ms, p99 %lld ms, max %lld ms\n",
-                static_cast<long long>(pct(0.5)), static_cast<long long>(pct(0.99)),
+                pct_of(latencies, 0.5), pct_of(latencies, 0.99),
                 static_cast<long long>(latencies.empty() ? -1 : latencies.back()));
     std::printf("  event -> the job's produce call  p50 %lld ms, p99 %lld ms\n",
                 pct_of(to_job, 0.5), pct_of(to_job, 0.99));

@@ -88,6 +88,17 @@ struct GenreCounts {
       n.insert(it, {genre, k});
     }
   }
+  // Removes counts added before (a genre's entry goes at 0, as if never
+  // added).
+  void Subtract(const GenreCounts& earlier) {
+    for (const auto& [genre, k] : earlier.n) {
+      auto it = std::lower_bound(n.begin(), n.end(), genre,
+                                 [](const auto& e, const std::string& g) { return e.first < g; });
+      if (it == n.end() || it->first != genre) continue;
+      it->second -= k;
+      if (it->second == 0) n.erase(it);
+    }
+  }
   int64_t Total() const {
     int64_t t = 0;
     for (const auto& [g, k] : n) t += k;
@@ -183,6 +194,12 @@ struct UserDayAgg {
     earlier.impressions += later.impressions;
     earlier.clicks += later.clicks;
   }
+  static void Subtract(Acc& acc, const Acc& earliest) {
+    acc.genres.Subtract(earliest.genres);
+    LastArtists::Subtract(acc.artists, earliest.artists);
+    acc.impressions -= earliest.impressions;
+    acc.clicks -= earliest.clicks;
+  }
   static Acc Result(const Acc& a, EventTime) { return a; }
 };
 
@@ -194,6 +211,7 @@ struct UserHourAgg {
   static void Merge(Acc& earlier, const Acc& later) {
     for (const auto& [g, k] : later.n) earlier.Add(g, k);
   }
+  static void Subtract(Acc& acc, const Acc& earliest) { acc.Subtract(earliest); }
   static Acc Result(const Acc& a, EventTime) { return a; }
 };
 
@@ -209,6 +227,10 @@ struct AdAgg {
   static void Merge(Acc& earlier, const Acc& later) {
     earlier.impressions += later.impressions;
     earlier.clicks += later.clicks;
+  }
+  static void Subtract(Acc& acc, const Acc& earliest) {
+    acc.impressions -= earliest.impressions;
+    acc.clicks -= earliest.clicks;
   }
   static AdAcc Result(const Acc& a, EventTime) { return a; }
 };

@@ -8,7 +8,11 @@
 // Merge is associative, so a window's accumulator is its slices' merged in
 // time order (`earlier` covers times before `later`'s; only LastN and the
 // decayed aggregates care). `at` is the time the result is read at (only the
-// time-decayed aggregates use it).
+// time-decayed aggregates use it). An aggregate whose merge can be undone
+// exactly also has
+//   static void Subtract(Acc& acc, const Acc& earliest);
+// removing the earliest of the accumulators merged into `acc` (Count and
+// LastN: a lookback then keeps a running total; operators/windows.h).
 //
 //   Count, Sum, Mean, Min, Max     numeric (Mean, Min, Max: NaN when empty)
 //   Distinct<P>                    distinct count: exact up to 2^P / 16
@@ -68,6 +72,7 @@ struct Count {
   };
   static void Add(Acc& acc, EventTime) { ++acc.n; }
   static void Merge(Acc& earlier, const Acc& later) { earlier.n += later.n; }
+  static void Subtract(Acc& acc, const Acc& earliest) { acc.n -= earliest.n; }
   static int64_t Result(const Acc& acc, EventTime = 0) { return acc.n; }
 };
 
@@ -311,6 +316,16 @@ struct LastN {
     const size_t keep = std::min(e.size(), N - take);
     e.erase(e.begin(), e.end() - static_cast<std::ptrdiff_t>(keep));
     e.insert(e.end(), l.end() - static_cast<std::ptrdiff_t>(take), l.end());
+  }
+  // Removes `earliest`'s values from `acc`, into which it was merged before
+  // every later accumulator: the values up to its latest time (a later
+  // accumulator's are all after it).
+  static void Subtract(Acc& acc, const Acc& earliest) {
+    if (earliest.values.empty()) return;
+    const EventTime last = earliest.values.back().first;
+    auto it = std::upper_bound(acc.values.begin(), acc.values.end(), last,
+                               [](EventTime t, const std::pair<EventTime, T>& v) { return t < v.first; });
+    acc.values.erase(acc.values.begin(), it);
   }
   // Latest first.
   static std::vector<T> Result(const Acc& acc, EventTime = 0) {

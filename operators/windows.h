@@ -29,6 +29,8 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <optional>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,7 +80,21 @@ struct LookbackState {
   // since, whose parts the next checkpoint deletes.
   EventTime changed_from = kMinEventTime;
   std::vector<EventTime> dropped;
+  // For an aggregate that can subtract (see Lookback): all of `slices`
+  // merged, kept as they are compacted and dropped. Not stored: rebuilt on
+  // the first query after a restore.
+  std::optional<Acc> total;
 };
+
+// Whether aggregate A has `Subtract(acc, earliest)`, removing from `acc` its
+// earliest slice's accumulator, which was merged into it (exactly: integer
+// counts, or values kept by time).
+template <typename A, typename = void>
+struct Subtractable : std::false_type {};
+template <typename A>
+struct Subtractable<A, std::void_t<decltype(A::Subtract(std::declval<typename A::Acc&>(),
+                                                          std::declval<const typename A::Acc&>()))>>
+    : std::true_type {};
 
 template <typename In, typename R>
 struct LookbackValue {
@@ -93,6 +109,13 @@ class Lookback {
   using Acc = typename A::Acc;
   using Result = decltype(A::Result(std::declval<const Acc&>(), EventTime{}));
   using Out = LookbackValue<In, Result>;
+
+  // An aggregate with Subtract answers a query from the running total of
+  // the compacted slices, less the few at its start that the window has left
+  // (those within the allowed lateness), plus the recent accumulators: O(1)
+  // in the number of slices rather than a merge of all of them (a 24 h
+  // lookback of 15-minute slices merged 96 per event).
+  static constexpr bool kSubtractable = Subtractable<A>::value;
 
   // `state_name`: the keyed state's name; two lookbacks in one Process
   // function (say over 1 h and 24 h) need two.
@@ -177,6 +200,9 @@ class Lookback {
       const EventTime start = SliceFloor(s.recent[done].first, slice_);
       if (start + slice_ > horizon) break;
       A::Merge(At(s.slices, start), s.recent[done].second);
+      if constexpr (kSubtractable) {
+        if (s.total) A::Merge(*s.total, s.recent[done].second);
+      }
       s.changed_from = std::min(s.changed_from, start);
     }
     s.recent.erase(s.recent.begin(), s.recent.begin() + static_cast<std::ptrdiff_t>(done));
@@ -185,6 +211,15 @@ class Lookback {
     // (A state never written has none on disk; one in memory never is.)
     if (s.changed_from != kMinEventTime) {
       for (auto it = s.slices.begin(); it != kept; ++it) s.dropped.push_back(it->first);
+    }
+    if constexpr (kSubtractable) {
+      if (s.total) {
+        if (kept == s.slices.end()) {
+          s.total.reset();
+        } else {
+          for (auto it = s.slices.begin(); it != kept; ++it) A::Subtract(*s.total, it->second);
+        }
+      }
     }
     s.slices.erase(s.slices.begin(), kept);
     s.recent.erase(s.recent.begin(), LowerBound(s.recent, keep_from));
@@ -218,12 +253,28 @@ class Lookback {
   }
 
   // The aggregate over [SliceFloor(ts - size), ts) as `s` knows it.
-  Acc Query(const LookbackState<Acc>& s, EventTime ts) const {
+  Acc Query(LookbackState<Acc>& s, EventTime ts) const {
     const EventTime from = SliceFloor(ts - size_, slice_);
     Acc acc;
     // Compacted slices all end at or before any time still arriving.
-    for (auto it = LowerBound(s.slices, from); it != s.slices.end() && it->first < ts; ++it) {
-      A::Merge(acc, it->second);
+    const auto first = LowerBound(s.slices, from);
+    const size_t before = static_cast<size_t>(first - s.slices.begin());
+    bool merged = false;
+    if constexpr (kSubtractable) {
+      // (All the compacted slices start before ts, so the window holds the
+      // ones from `first` on; fewer of them than before it: merge those.)
+      if (!s.slices.empty() && s.slices.back().first < ts && 2 * before <= s.slices.size()) {
+        if (!s.total) {
+          s.total.emplace();
+          for (const auto& slice : s.slices) A::Merge(*s.total, slice.second);
+        }
+        acc = *s.total;
+        for (auto it = s.slices.begin(); it != first; ++it) A::Subtract(acc, it->second);
+        merged = true;
+      }
+    }
+    if (!merged) {
+      for (auto it = first; it != s.slices.end() && it->first < ts; ++it) A::Merge(acc, it->second);
     }
     for (auto it = LowerBound(s.recent, from); it != s.recent.end() && it->first < ts; ++it) {
       A::Merge(acc, it->second);
@@ -490,9 +541,11 @@ struct Codec<LookbackState<Acc>, std::enable_if_t<kHasCodec<Acc>>> {
     EncodeTo(v.timer, out);
   }
   static size_t HeapBytes(const LookbackState<Acc>& v) {
-    return ::eddy::HeapBytes(v.slices) + ::eddy::HeapBytes(v.recent) + 8 * v.dropped.capacity();
+    return ::eddy::HeapBytes(v.slices) + ::eddy::HeapBytes(v.recent) + 8 * v.dropped.capacity() +
+           (v.total ? ::eddy::HeapBytes(*v.total) : 0);
   }
   static bool Decode(absl::string_view& in, LookbackState<Acc>& v) {
+    v.total.reset();
     return DecodeFrom(in, v.slices) && DecodeFrom(in, v.recent) && DecodeFrom(in, v.expires) &&
            DecodeFrom(in, v.timer);
   }

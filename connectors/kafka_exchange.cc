@@ -417,7 +417,8 @@ absl::Status KafkaExchange::WriteChanges(const StateDirectory& dir,
                                         rec.key.assign(key.data(), key.size());
                                         written = write(r, value);
                                         return written.ok();
-                                      }));
+                                      },
+                                      /*bulk=*/true));
         EDDY_RETURN_IF_ERROR(written);
       }
     }

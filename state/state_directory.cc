@@ -250,8 +250,9 @@ absl::Status StateDirectory::Get(int table, absl::string_view key, std::string* 
 
 absl::Status StateDirectory::Scan(
     int table, absl::string_view prefix,
-    absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) const {
+    absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn, bool bulk) const {
   rocksdb::ReadOptions ro;
+  ro.fill_cache = !bulk;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, tables_[table]));
   const rocksdb::Slice p(prefix.data(), prefix.size());
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {

@@ -100,9 +100,12 @@ class StateDirectory {
   absl::Status Get(int table, absl::string_view key, std::string* value, bool* found) const;
 
   // Calls fn(key, value) for every key starting with `prefix`, in key order,
-  // until fn returns false.
+  // until fn returns false. `bulk`: a scan of much of the table (a changelog
+  // snapshot) whose blocks are not kept in the block cache, so that it does
+  // not evict the blocks that point reads use (RocksDB's fill_cache).
   absl::Status Scan(int table, absl::string_view prefix,
-                    absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn) const;
+                    absl::FunctionRef<bool(absl::string_view, absl::string_view)> fn,
+                    bool bulk = false) const;
 
   // Writes collected for one atomic commit. Create with NewBatch(); valid
   // while the directory is open. Not thread-safe.

@@ -80,8 +80,7 @@ namespace eddy::ctr {
 struct GenreCounts {
   std::vector<std::pair<std::string, int64_t>> n;
   void Add(const std::string& genre, int64_t k) {
-    auto it = std::lower_bound(n.begin(), n.end(), genre,
-                               [](const auto& e, const std::string& g) { return e.first < g; });
+    auto it = Find(genre);
     if (it != n.end() && it->first == genre) {
       it->second += k;
     } else {
@@ -92,12 +91,16 @@ struct GenreCounts {
   // added).
   void Subtract(const GenreCounts& earlier) {
     for (const auto& [genre, k] : earlier.n) {
-      auto it = std::lower_bound(n.begin(), n.end(), genre,
-                                 [](const auto& e, const std::string& g) { return e.first < g; });
+      auto it = Find(genre);
       if (it == n.end() || it->first != genre) continue;
       it->second -= k;
       if (it->second == 0) n.erase(it);
     }
+  }
+  // The genre's entry, or where it would go.
+  std::vector<std::pair<std::string, int64_t>>::iterator Find(const std::string& genre) {
+    return std::lower_bound(n.begin(), n.end(), genre,
+                            [](const auto& e, const std::string& g) { return e.first < g; });
   }
   int64_t Total() const {
     int64_t t = 0;

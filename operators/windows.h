@@ -261,8 +261,9 @@ class Lookback {
     const size_t before = static_cast<size_t>(first - s.slices.begin());
     bool merged = false;
     if constexpr (kSubtractable) {
-      // (All the compacted slices start before ts, so the window holds the
-      // ones from `first` on; fewer of them than before it: merge those.)
+      // When every compacted slice starts before ts, the window holds those
+      // from `first` on: the total less the ones before `first`. (When
+      // those outnumber the window's, merging the window's is cheaper.)
       if (!s.slices.empty() && s.slices.back().first < ts && 2 * before <= s.slices.size()) {
         if (!s.total) {
           s.total.emplace();

@@ -130,7 +130,7 @@ absl::StatusOr<std::unique_ptr<StateDirectory>> StateDirectory::Open(const Optio
   // Memtables: a sixteenth of the budget in all, 4 MiB each at the default
   // 256 MiB. (A quarter, 32 MiB each, made a live CTR run's memtables swing
   // between 35 and 85 MiB as they filled and flushed; an eighth, 8 MiB each,
-  // still swung the soak's RSS by 9.6% over 10 minutes against 8.0% now.)
+  // held ~20 MiB more in the soak: bench/RESULTS.md.)
   ro.db.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(budget / 16);
   ro.db.max_open_files = 512;
   ro.db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
